@@ -1,0 +1,1 @@
+set(DXL_IO_SOURCES io/json_config.cpp)

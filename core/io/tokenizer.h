@@ -1,0 +1,37 @@
+// Tokenizer interface and loader. Implementations: byte-level BPE from a Hugging Face
+// tokenizer.json (GPT-2, Qwen2, Llama-3 style) and a byte tokenizer (256 bytes + specials) for
+// our built-in models.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dxl::io {
+
+class Tokenizer {
+public:
+    virtual ~Tokenizer() = default;
+    virtual std::vector<int64_t> encode(std::string_view text) const = 0;
+    // Exact byte round-trip for ids produced by encode(); invalid ids throw ValueError.
+    virtual std::string decode(const std::vector<int64_t>& ids) const = 0;
+    // Human-readable text of one token for labels (bytes that are not valid UTF-8 are shown
+    // as \xNN escapes).
+    virtual std::string token_label(int64_t id) const = 0;
+    virtual int64_t vocab_size() const = 0;
+    virtual std::string kind() const = 0;  // "byte-level-bpe", "byte"
+    virtual std::string description() const = 0;
+    // SHA-256 (hex) of the defining file(s), or a fixed id for built-in tokenizers.
+    virtual std::string fingerprint() const = 0;
+    virtual std::optional<int64_t> bos_id() const { return std::nullopt; }
+    virtual std::optional<int64_t> eos_id() const { return std::nullopt; }
+};
+
+// Loads DIR/tokenizer.json when present; else a byte tokenizer when DIR/config.json asks for one
+// ("tokenizer_class": "dxl-byte"); else nullptr (the model is usable with --tokens only).
+std::unique_ptr<Tokenizer> load_tokenizer(const std::string& model_dir);
+
+}  // namespace dxl::io

@@ -1,0 +1,1 @@
+set(DXL_STUDENT_SOURCES)

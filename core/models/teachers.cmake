@@ -1,0 +1,1 @@
+set(DXL_TEACHER_SOURCES)

@@ -1,0 +1,1 @@
+set(DXL_KERNEL_REF_SOURCES ref/backend.cpp)
