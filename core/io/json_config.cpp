@@ -33,7 +33,10 @@ const char* json_type_word(const nlohmann::json& v) {
 template <typename T>
 bool type_ok(const nlohmann::json& v) {
     if constexpr (std::is_same_v<T, bool>) return v.is_boolean();
-    if constexpr (std::is_integral_v<T>) return v.is_number_integer() || (v.is_number_float() && v.get<double>() == static_cast<double>(static_cast<int64_t>(v.get<double>())));
+    if constexpr (std::is_integral_v<T>)
+        return v.is_number_integer() ||
+               (v.is_number_float() &&
+                v.get<double>() == static_cast<double>(static_cast<int64_t>(v.get<double>())));
     if constexpr (std::is_floating_point_v<T>) return v.is_number();
     if constexpr (std::is_same_v<T, std::string>) return v.is_string();
     if constexpr (std::is_same_v<T, std::vector<int64_t>> || std::is_same_v<T, std::vector<int>>) {
@@ -68,6 +71,8 @@ T convert(const nlohmann::json& v) {
 
 JsonConfig JsonConfig::load(const std::string& path) {
     DXL_CHECK(std::filesystem::exists(path), IoError, path, ": no such file");
+    DXL_CHECK(!std::filesystem::is_directory(path), IoError, path,
+              ": is a directory, expected a JSON file");
     std::ifstream in(path, std::ios::binary);
     DXL_CHECK(in.good(), IoError, path, ": cannot open for reading");
     nlohmann::json j;
@@ -102,8 +107,8 @@ T JsonConfig::get(const std::string& key) const {
     DXL_CHECK(has(key), FormatError, m_source, ": field '", key, "' is missing (expected ",
               type_word<T>(), ")");
     const auto& v = m_json.at(key);
-    DXL_CHECK(type_ok<T>(v), FormatError, m_source, ": field '", key, "': expected ", type_word<T>(),
-              ", but got ", json_type_word(v));
+    DXL_CHECK(type_ok<T>(v), FormatError, m_source, ": field '", key, "': expected ",
+              type_word<T>(), ", but got ", json_type_word(v));
     return convert<T>(v);
 }
 
@@ -113,7 +118,7 @@ T JsonConfig::get_or(const std::string& key, T fallback) const {
     return get<T>(key);
 }
 
-#define DXL_JSON_INSTANTIATE(T)                                 \
+#define DXL_JSON_INSTANTIATE(T)                              \
     template T JsonConfig::get<T>(const std::string&) const; \
     template T JsonConfig::get_or<T>(const std::string&, T) const;
 DXL_JSON_INSTANTIATE(bool)

@@ -15,7 +15,13 @@ namespace dxl::io {
 class Tokenizer {
 public:
     virtual ~Tokenizer() = default;
+    // Encodes `text` (any bytes; see the implementation headers for the invalid-UTF-8 policy).
+    // Special tokens written in the text (e.g. "<|endoftext|>") become their ids. No BOS/EOS is
+    // added: callers prepend bos_id() themselves.
     virtual std::vector<int64_t> encode(std::string_view text) const = 0;
+    // Like encode(), but special tokens written in the text are encoded as ordinary text
+    // (use for untrusted input). Non-special added tokens are still matched.
+    virtual std::vector<int64_t> encode_ordinary(std::string_view text) const = 0;
     // Exact byte round-trip for ids produced by encode(); invalid ids throw ValueError.
     virtual std::string decode(const std::vector<int64_t>& ids) const = 0;
     // Human-readable text of one token for labels (bytes that are not valid UTF-8 are shown
@@ -28,10 +34,19 @@ public:
     virtual std::string fingerprint() const = 0;
     virtual std::optional<int64_t> bos_id() const { return std::nullopt; }
     virtual std::optional<int64_t> eos_id() const { return std::nullopt; }
+    // Id of an added/special token given its exact text (e.g. "<|im_start|>"), if any.
+    virtual std::optional<int64_t> special_token_id(std::string_view content) const = 0;
 };
 
 // Loads DIR/tokenizer.json when present; else a byte tokenizer when DIR/config.json asks for one
 // ("tokenizer_class": "dxl-byte"); else nullptr (the model is usable with --tokens only).
+// Throws FormatError/UnsupportedError when a tokenizer file exists but cannot be used.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& model_dir);
+
+// The built-in byte tokenizer: ids 0..255 are bytes, then <|bos|>=256, <|eos|>=257, <|pad|>=258.
+std::unique_ptr<Tokenizer> make_byte_tokenizer();
+
+// Escapes a byte string for display: valid UTF-8 is kept, other bytes become \xNN.
+std::string escape_invalid_utf8(std::string_view bytes);
 
 }  // namespace dxl::io

@@ -1,0 +1,366 @@
+// mLSTM cell forms (parallel, chunkwise, recurrent) and the implicit-attention views.
+// Each form follows the NX-AI/xlstm v1 reference operation order so float32 results land at the
+// reference's own rounding distance (tests/data/golden/README.md).
+#include <torch/torch.h>
+
+#include "core/models/mlstm_cell.h"
+
+#include <cmath>
+
+#include "core/base/error.h"
+
+namespace dxl::models::mlstm {
+namespace F = torch::nn::functional;
+using torch::indexing::None;
+using torch::indexing::Slice;
+
+namespace {
+
+std::string shape_str(const torch::Tensor& t) {
+    std::string s = "[";
+    for (int64_t i = 0; i < t.dim(); ++i)
+        s += (i ? ", " : "") + std::to_string(t.size(i));
+    return s + "]";
+}
+
+// Door check for (q|k, v, gates): returns nothing, throws ShapeError/ValueError.
+void check_inputs(const char* op, const torch::Tensor& q, const torch::Tensor& k,
+                  const torch::Tensor* v, const torch::Tensor& ig, const torch::Tensor& fg) {
+    DXL_CHECK(q.dim() == 4, ShapeError, op, ": expected q of shape (B, H, T, Dh), but got ",
+              shape_str(q));
+    DXL_CHECK(k.sizes() == q.sizes(), ShapeError, op, ": expected k of shape ", shape_str(q),
+              ", but got ", shape_str(k));
+    if (v != nullptr)  // d_v may differ from d_qk (xLSTM-Large: d_qk = d_v / 2)
+        DXL_CHECK(v->dim() == 4 && v->sizes().slice(0, 3) == q.sizes().slice(0, 3), ShapeError, op,
+                  ": expected v of shape (B, H, T, Dv) = [", q.size(0), ", ", q.size(1), ", ",
+                  q.size(2), ", Dv], but got ", shape_str(*v));
+    const auto gshape = q.sizes().slice(0, 3);
+    DXL_CHECK(ig.sizes() == gshape && fg.sizes() == gshape, ShapeError, op,
+              ": expected igate_pre and fgate_pre of shape (B, H, T) = [", q.size(0), ", ",
+              q.size(1), ", ", q.size(2), "], but got ", shape_str(ig), " and ", shape_str(fg),
+              "; squeeze a trailing 1 if the gates are (B, H, T, 1)");
+    DXL_CHECK(q.is_floating_point(), ValueError, op, ": expected a floating dtype, but got ",
+              q.scalar_type());
+    DXL_CHECK(k.scalar_type() == q.scalar_type() && ig.scalar_type() == q.scalar_type() &&
+                  fg.scalar_type() == q.scalar_type() &&
+                  (v == nullptr || v->scalar_type() == q.scalar_type()),
+              ValueError, op, ": expected q, k, v and gates of one dtype (", q.scalar_type(), ")");
+}
+
+void check_state(const char* op, const State& s, int64_t B, int64_t H, int64_t Dh, int64_t Dv) {
+    DXL_CHECK(s.C.defined() && s.n.defined() && s.m.defined(), ValueError, op,
+              ": expected a complete state (C, n, m)");
+    DXL_CHECK(s.C.sizes() == torch::IntArrayRef({B, H, Dh, Dv}) &&
+                  s.n.sizes() == torch::IntArrayRef({B, H, Dh}) &&
+                  s.m.sizes() == torch::IntArrayRef({B, H}),
+              ShapeError, op, ": expected state C (", B, ", ", H, ", ", Dh, ", ", Dv, "), n (", B,
+              ", ", H, ", ", Dh, "), m (", B, ", ", H, "), but got ", shape_str(s.C), ", ",
+              shape_str(s.n), ", ", shape_str(s.m));
+}
+
+// Bool (T, T) mask, true strictly above the diagonal.
+torch::Tensor upper_mask(int64_t T, const torch::Device& device) {
+    return torch::ones({T, T}, torch::TensorOptions().dtype(torch::kBool).device(device)).triu(1);
+}
+
+struct ChunkPass {
+    torch::Tensor h;      // (B, H, NC, L, Dh)
+    torch::Tensor C_all;  // (B, H, NC+1, Dh, Dh) chunkwise scaling (sqrt(Dh) x recurrent)
+    torch::Tensor n_all;  // (B, H, NC+1, Dh)
+    torch::Tensor m_all;  // (B, H, NC+1)
+};
+
+// One chunkwise_simple pass over NC chunks of length L. q already divided by sqrt(Dh); k raw;
+// C0/n0 in the chunkwise scaling.
+ChunkPass chunk_pass(const torch::Tensor& q,   // (B, H, NC, L, Dh)
+                     const torch::Tensor& k,   // (B, H, NC, L, Dh)
+                     const torch::Tensor& v,   // (B, H, NC, L, Dh)
+                     const torch::Tensor& ig,  // (B, H, NC, L)
+                     const torch::Tensor& fg,  // (B, H, NC, L)
+                     const torch::Tensor& C0,  // (B, H, Dh, Dh)
+                     const torch::Tensor& n0,  // (B, H, Dh)
+                     const torch::Tensor& m0,  // (B, H)
+                     double eps) {
+    const int64_t NC = q.size(2), L = q.size(3);
+    torch::Tensor b = F::logsigmoid(fg).cumsum(-1);  // (B, H, NC, L) cumulative log forget
+    torch::Tensor g = b.select(-1, L - 1);           // (B, H, NC) total log forget per chunk
+    torch::Tensor a = (ig - b) + g.unsqueeze(-1);    // (B, H, NC, L)
+    torch::Tensor m_loc = std::get<0>(a.max(-1));    // (B, H, NC)
+    torch::Tensor w = (a - m_loc.unsqueeze(-1)).exp().unsqueeze(-1);  // (B, H, NC, L, 1)
+    torch::Tensor kv = torch::matmul(k.transpose(-1, -2), v * w);     // (B, H, NC, Dh, Dh)
+    torch::Tensor ksum = (k * w).sum(-2);                             // (B, H, NC, Dh)
+
+    // Inter-chunk recurrence: the only sequential part, NC small (Dh x Dh) updates.
+    std::vector<torch::Tensor> Cs{C0}, ns{n0}, ms{m0};
+    Cs.reserve(NC + 1);
+    ns.reserve(NC + 1);
+    ms.reserve(NC + 1);
+    for (int64_t c = 0; c < NC; ++c) {
+        torch::Tensor gc = g.select(2, c);                           // (B, H)
+        torch::Tensor mloc = m_loc.select(2, c);                     // (B, H)
+        torch::Tensor m_new = torch::maximum(gc + ms.back(), mloc);  // (B, H)
+        torch::Tensor decay = (gc + ms.back() - m_new).exp();        // (B, H)
+        torch::Tensor scale = (mloc - m_new).exp();                  // (B, H)
+        Cs.push_back(Cs.back() * decay.unsqueeze(-1).unsqueeze(-1) +
+                     kv.select(2, c) * scale.unsqueeze(-1).unsqueeze(-1));
+        ns.push_back(ns.back() * decay.unsqueeze(-1) + ksum.select(2, c) * scale.unsqueeze(-1));
+        ms.push_back(m_new);
+    }
+    ChunkPass out;
+    out.C_all = torch::stack(Cs, 2);                    // (B, H, NC+1, Dh, Dh)
+    out.n_all = torch::stack(ns, 2);                    // (B, H, NC+1, Dh)
+    out.m_all = torch::stack(ms, 2);                    // (B, H, NC+1)
+    torch::Tensor C_prev = out.C_all.narrow(2, 0, NC);  // (B, H, NC, Dh, Dh)
+    torch::Tensor n_prev = out.n_all.narrow(2, 0, NC);  // (B, H, NC, Dh)
+    torch::Tensor m_prev = out.m_all.narrow(2, 0, NC);  // (B, H, NC)
+
+    // Intra-chunk parallel part, all chunks at once.
+    torch::Tensor log_d =
+        (b.unsqueeze(-1) - b.unsqueeze(-2)).masked_fill(upper_mask(L, q.device()), -INFINITY) +
+        ig.unsqueeze(-2);                                                  // (B, H, NC, L, L)
+    torch::Tensor d_max = std::get<0>(log_d.max(-1, true));                // (B, H, NC, L, 1)
+    torch::Tensor inter_log = (m_prev.unsqueeze(-1) + b).unsqueeze(-1);    // (B, H, NC, L, 1)
+    torch::Tensor stab = torch::maximum(d_max, inter_log);                 // (B, H, NC, L, 1)
+    torch::Tensor q_inter = q * (inter_log - stab).exp();                  // (B, H, NC, L, Dh)
+    torch::Tensor inter_C = torch::matmul(q_inter, C_prev);                // (B, H, NC, L, Dh)
+    torch::Tensor inter_n = torch::matmul(q_inter, n_prev.unsqueeze(-1));  // (B, H, NC, L, 1)
+    torch::Tensor E = torch::matmul(q, k.transpose(-1, -2)) * (log_d - stab).exp();  // (.., L, L)
+    torch::Tensor normalizer =
+        torch::maximum((E.sum(-1, true) + inter_n).abs(), (-stab).exp()) + eps;  // (.., L, 1)
+    out.h = torch::matmul(E / normalizer, v) + inter_C / normalizer;  // (B, H, NC, L, Dh)
+    return out;
+}
+
+}  // namespace
+
+State zero_state(int64_t B, int64_t H, int64_t Dh, const torch::TensorOptions& options,
+                 int64_t Dv) {
+    return State{torch::zeros({B, H, Dh, Dv < 0 ? Dh : Dv}, options),
+                 torch::zeros({B, H, Dh}, options), torch::zeros({B, H}, options)};
+}
+
+torch::Tensor log_decay_matrix(const torch::Tensor& igate_pre, const torch::Tensor& fgate_pre) {
+    const int64_t T = igate_pre.size(-1);
+    torch::Tensor cum = F::logsigmoid(fgate_pre).cumsum(-1);  // (B, H, T)
+    torch::Tensor log_fg = (cum.unsqueeze(-1) - cum.unsqueeze(-2))
+                               .masked_fill(upper_mask(T, igate_pre.device()), -INFINITY);
+    return log_fg + igate_pre.unsqueeze(-2);  // (B, H, T, T)
+}
+
+torch::Tensor parallel(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                       const torch::Tensor& igate_pre, const torch::Tensor& fgate_pre, double eps,
+                       bool stabilize_rowwise) {
+    check_inputs("mlstm::parallel", q, k, &v, igate_pre, fgate_pre);
+    const int64_t Dh = q.size(3);
+    torch::Tensor log_d = log_decay_matrix(igate_pre, fgate_pre);  // (B, H, T, T)
+    torch::Tensor max_log_d;                                       // (B, H, T|1, 1)
+    if (stabilize_rowwise) {
+        max_log_d = std::get<0>(log_d.max(-1, true));
+    } else {
+        max_log_d = log_d.flatten(2).amax(-1, true).unsqueeze(-1);
+    }
+    torch::Tensor D = (log_d - max_log_d).exp();                         // (B, H, T, T)
+    torch::Tensor k_scaled = k / std::sqrt(static_cast<double>(Dh));     // (B, H, T, Dh)
+    torch::Tensor C = torch::matmul(q, k_scaled.transpose(-2, -1)) * D;  // (B, H, T, T)
+    torch::Tensor normalizer = torch::maximum(C.sum(-1, true).abs(), (-max_log_d).exp());
+    return torch::matmul(C / (normalizer + eps), v);  // (B, H, T, Dh)
+}
+
+ChunkwiseResult chunkwise(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                          const torch::Tensor& igate_pre, const torch::Tensor& fgate_pre,
+                          int64_t chunk_size, const State* initial, double eps,
+                          bool return_chunk_states) {
+    check_inputs("mlstm::chunkwise", q, k, &v, igate_pre, fgate_pre);
+    DXL_CHECK(chunk_size >= 1, ValueError, "mlstm::chunkwise: expected chunk_size >= 1, but got ",
+              chunk_size);
+    const int64_t B = q.size(0), H = q.size(1), T = q.size(2), Dh = q.size(3);
+    const double sqrt_dh = std::sqrt(static_cast<double>(Dh));
+    const int64_t Dv = v.size(3);
+    State s0 = initial ? *initial : zero_state(B, H, Dh, q.options(), Dv);
+    if (initial) check_state("mlstm::chunkwise", s0, B, H, Dh, Dv);
+    // chunkwise_simple scales q, so its C, n are sqrt(Dh) x the recurrent ones.
+    torch::Tensor C = s0.C * sqrt_dh;  // (B, H, Dh, Dh)
+    torch::Tensor n = s0.n * sqrt_dh;  // (B, H, Dh)
+    torch::Tensor m = s0.m;            // (B, H)
+    torch::Tensor qs = q / sqrt_dh;    // (B, H, T, Dh)
+
+    const int64_t L = std::min(chunk_size, std::max<int64_t>(T, 1));
+    const int64_t n_full = T / L, rem = T - n_full * L;
+    std::vector<torch::Tensor> hs, Cb{C}, nb{n}, mb{m};
+    ChunkwiseResult out;
+    out.chunk_positions.push_back(0);
+    auto run = [&](int64_t t0, int64_t nc, int64_t len) {
+        auto cut = [&](const torch::Tensor& x) {  // (B, H, T, Dx) -> (B, H, nc, len, Dx)
+            return x.narrow(2, t0, nc * len).reshape({B, H, nc, len, x.size(3)});
+        };
+        auto cut_g = [&](const torch::Tensor& x) {  // (B, H, T) -> (B, H, nc, len)
+            return x.narrow(2, t0, nc * len).reshape({B, H, nc, len});
+        };
+        ChunkPass p = chunk_pass(cut(qs), cut(k), cut(v), cut_g(igate_pre), cut_g(fgate_pre),
+                                 Cb.back(), nb.back(), mb.back(), eps);
+        hs.push_back(p.h.reshape({B, H, nc * len, Dv}));
+        for (int64_t c = 1; c <= nc; ++c) {
+            Cb.push_back(p.C_all.select(2, c));
+            nb.push_back(p.n_all.select(2, c));
+            mb.push_back(p.m_all.select(2, c));
+            out.chunk_positions.push_back(t0 + c * len);
+        }
+    };
+    if (n_full > 0) run(0, n_full, L);
+    if (rem > 0) run(n_full * L, 1, rem);
+
+    out.h = hs.empty() ? torch::zeros_like(v) : (hs.size() == 1 ? hs[0] : torch::cat(hs, 2));
+    out.last = State{Cb.back() / sqrt_dh, nb.back() / sqrt_dh, mb.back()};
+    if (return_chunk_states) {
+        out.C_chunks = torch::stack(Cb, 2) / sqrt_dh;  // (B, H, NB, Dh, Dh)
+        out.n_chunks = torch::stack(nb, 2) / sqrt_dh;  // (B, H, NB, Dh)
+        out.m_chunks = torch::stack(mb, 2);            // (B, H, NB)
+    } else {
+        out.chunk_positions.clear();
+    }
+    return out;
+}
+
+torch::Tensor step(State& state, const torch::Tensor& q_t, const torch::Tensor& k_t,
+                   const torch::Tensor& v_t, const torch::Tensor& igate_t,
+                   const torch::Tensor& fgate_t, double eps) {
+    const int64_t Dh = q_t.size(-1);
+    torch::Tensor log_f = F::logsigmoid(fgate_t);                       // (B, H)
+    torch::Tensor m_new = torch::maximum(log_f + state.m, igate_t);     // (B, H)
+    torch::Tensor f_act = (log_f + state.m - m_new).exp();              // (B, H)
+    torch::Tensor i_act = (igate_t - m_new).exp();                      // (B, H)
+    torch::Tensor k_scaled = k_t / std::sqrt(static_cast<double>(Dh));  // (B, H, Dh)
+    torch::Tensor kv = k_scaled.unsqueeze(-1) * v_t.unsqueeze(-2);      // (B, H, Dh, Dh)
+    state.C = f_act.unsqueeze(-1).unsqueeze(-1) * state.C + i_act.unsqueeze(-1).unsqueeze(-1) * kv;
+    state.n = f_act.unsqueeze(-1) * state.n + i_act.unsqueeze(-1) * k_scaled;
+    state.m = m_new;
+    torch::Tensor h_num = torch::matmul(q_t.unsqueeze(-2), state.C).squeeze(-2);  // (B, H, Dh)
+    torch::Tensor qn =
+        torch::matmul(q_t.unsqueeze(-2), state.n.unsqueeze(-1)).squeeze(-1).squeeze(-1);  // (B, H)
+    torch::Tensor denom = torch::maximum(qn.abs(), (-m_new).exp()) + eps;                 // (B, H)
+    return h_num / denom.unsqueeze(-1);
+}
+
+RecurrentResult recurrent(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                          const torch::Tensor& igate_pre, const torch::Tensor& fgate_pre,
+                          const State* initial, double eps) {
+    check_inputs("mlstm::recurrent", q, k, &v, igate_pre, fgate_pre);
+    const int64_t B = q.size(0), H = q.size(1), T = q.size(2), Dh = q.size(3);
+    const int64_t Dv = v.size(3);
+    State s = initial ? *initial : zero_state(B, H, Dh, q.options(), Dv);
+    if (initial) check_state("mlstm::recurrent", s, B, H, Dh, Dv);
+    std::vector<torch::Tensor> hs, ms;
+    hs.reserve(T);
+    ms.reserve(T);
+    for (int64_t t = 0; t < T; ++t) {
+        hs.push_back(step(s, q.select(2, t), k.select(2, t), v.select(2, t), igate_pre.select(2, t),
+                          fgate_pre.select(2, t), eps));
+        ms.push_back(s.m);
+    }
+    RecurrentResult out;
+    out.h = T > 0 ? torch::stack(hs, 2) : torch::zeros_like(v);
+    out.m_all = T > 0 ? torch::stack(ms, 2) : torch::zeros({B, H, 0}, q.options());
+    out.last = std::move(s);
+    return out;
+}
+
+torch::Tensor implicit_attention(const torch::Tensor& q, const torch::Tensor& k,
+                                 const torch::Tensor& igate_pre, const torch::Tensor& fgate_pre) {
+    check_inputs("mlstm::implicit_attention", q, k, nullptr, igate_pre, fgate_pre);
+    const int64_t Dh = q.size(3);
+    torch::Tensor log_d = log_decay_matrix(igate_pre, fgate_pre);  // (B, H, T, T)
+    torch::Tensor m = std::get<0>(log_d.max(-1, true));            // (B, H, T, 1)
+    torch::Tensor S = torch::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(Dh));
+    torch::Tensor C = S * (log_d - m).exp();  // (B, H, T, T)
+    return C / torch::maximum(C.sum(-1, true).abs(), (-m).exp());
+}
+
+const char* to_string(AttnNorm mode) noexcept {
+    switch (mode) {
+        case AttnNorm::Raw:
+            return "raw";
+        case AttnNorm::AbsRow:
+            return "abs_row";
+        case AttnNorm::ReluRow:
+            return "relu_row";
+        case AttnNorm::MinMax:
+            return "minmax";
+    }
+    return "abs_row";
+}
+
+AttnNorm parse_attn_norm(const std::string& s) {
+    if (s == "raw") return AttnNorm::Raw;
+    if (s == "abs_row") return AttnNorm::AbsRow;
+    if (s == "relu_row") return AttnNorm::ReluRow;
+    if (s == "minmax") return AttnNorm::MinMax;
+    throw ValueError(
+        "attention normalisation: expected raw, abs_row, relu_row or minmax, but got '" + s + "'");
+}
+
+torch::Tensor normalize_attention(const torch::Tensor& A, AttnNorm mode) {
+    DXL_CHECK(A.dim() >= 2 && A.size(-1) == A.size(-2), ShapeError,
+              "normalize_attention: expected (..., T, T), but got ", shape_str(A));
+    auto row_norm = [](const torch::Tensor& x) {
+        torch::Tensor s = x.sum(-1, true);  // (..., T, 1)
+        return x / torch::where(s > 0, s, torch::ones_like(s));
+    };
+    switch (mode) {
+        case AttnNorm::Raw:
+            return A;
+        case AttnNorm::AbsRow:
+            return row_norm(A.abs());
+        case AttnNorm::ReluRow:
+            return row_norm(A.relu());
+        case AttnNorm::MinMax: {
+            const int64_t T = A.size(-1);
+            torch::Tensor upper = upper_mask(T, A.device());  // (T, T)
+            torch::Tensor a = A.abs();                        // (..., T, T)
+            torch::Tensor mn =
+                a.masked_fill(upper, INFINITY).flatten(-2).amin(-1, true);  // (.., 1)
+            torch::Tensor mx = a.masked_fill(upper, -INFINITY).flatten(-2).amax(-1, true);
+            mn = mn.unsqueeze(-1);
+            mx = mx.unsqueeze(-1);
+            torch::Tensor range = mx - mn;  // (..., 1, 1)
+            torch::Tensor out = (a - mn) / torch::where(range > 0, range, torch::ones_like(range));
+            return out.masked_fill(upper, 0.0);
+        }
+    }
+    return A;
+}
+
+torch::Tensor gate_only(const torch::Tensor& igate_pre, const torch::Tensor& fgate_pre) {
+    DXL_CHECK(igate_pre.dim() == 3 && fgate_pre.sizes() == igate_pre.sizes(), ShapeError,
+              "mlstm::gate_only: expected igate_pre and fgate_pre of shape (B, H, T), but got ",
+              shape_str(igate_pre), " and ", shape_str(fgate_pre));
+    return torch::softmax(log_decay_matrix(igate_pre, fgate_pre), -1);  // (B, H, T, T)
+}
+
+StatesAt states_at(const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& igate_pre,
+                   const torch::Tensor& fgate_pre, const std::vector<int64_t>& positions) {
+    check_inputs("mlstm::states_at", k, k, &v, igate_pre, fgate_pre);
+    const int64_t T = k.size(2), Dh = k.size(3);
+    for (int64_t p : positions)
+        DXL_CHECK(p >= 0 && p < T, ValueError, "mlstm::states_at: expected positions in [0, ", T,
+                  "), but got ", p);
+    torch::Tensor idx =
+        torch::tensor(positions, torch::TensorOptions().dtype(torch::kLong)).to(k.device());  // (P)
+    torch::Tensor cum = F::logsigmoid(fgate_pre).cumsum(-1);  // (B, H, T)
+    torch::Tensor cum_p = cum.index_select(-1, idx);          // (B, H, P)
+    torch::Tensor j = torch::arange(T, idx.options());        // (T)
+    torch::Tensor after = j.unsqueeze(0) > idx.unsqueeze(1);  // (P, T) j > t
+    torch::Tensor log_d = (cum_p.unsqueeze(-1) - cum.unsqueeze(-2)).masked_fill(after, -INFINITY) +
+                          igate_pre.unsqueeze(-2);  // (B, H, P, T)
+    // m_t of the recurrence from m_0 = 0: max(F_t + 0, max_j log D_tj).
+    torch::Tensor m = torch::maximum(cum_p, std::get<0>(log_d.max(-1)));  // (B, H, P)
+    torch::Tensor w = (log_d - m.unsqueeze(-1)).exp();                    // (B, H, P, T)
+    torch::Tensor k_scaled = k / std::sqrt(static_cast<double>(Dh));      // (B, H, T, Dh)
+    StatesAt out;
+    // C[p] = sum_j w[p, j] k_j v_j^T
+    out.C = torch::einsum("bhpt,bhtd,bhte->bhpde", {w, k_scaled, v});
+    out.n = torch::matmul(w, k_scaled);  // (B, H, P, Dh)
+    out.m = m;
+    return out;
+}
+
+}  // namespace dxl::models::mlstm
