@@ -20,7 +20,7 @@ say() { echo "[check_gpu] $*" >&2; }
 
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader >&2
 
-# --- 1. configure ------------------------------------------------------------------------------
+# --- 1+2. configure and build ----------------------------------------------------------------
 NVCC=${CUDACXX:-/usr/local/cuda/bin/nvcc}
 TORCH_PREFIX=""
 HAVE_PY_TORCH_CUDA=0
@@ -29,23 +29,21 @@ if command -v python3 >/dev/null && python3 -c 'import torch, sys; sys.exit(0 if
   TORCH_PREFIX=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)' 2>/dev/null)
   say "Python torch with CUDA found: $(python3 -c 'import torch; print(torch.__version__)')"
 fi
-configure() {  # $1 = extra prefix path (may be empty)
-  cmake -S "$SRC" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDXL_ENABLE_CUDA=ON \
+configure_and_build() {  # $1 = build dir, $2 = extra CMake prefix path (may be empty)
+  cmake -S "$SRC" -B "$1" -G Ninja -DCMAKE_BUILD_TYPE=Release -DDXL_ENABLE_CUDA=ON \
     -DCMAKE_CUDA_COMPILER="$NVCC" -DCMAKE_CUDA_ARCHITECTURES="${DXL_CUDA_ARCHS:-90}" \
-    -DDXL_BUILD_STUDIO=OFF ${1:+-DCMAKE_PREFIX_PATH="$1"} >>"$LOG" 2>&1
+    -DDXL_BUILD_STUDIO=OFF ${2:+-DCMAKE_PREFIX_PATH="$2"} >>"$LOG" 2>&1 || return 1
+  grep -q "define DXL_HAVE_CUDA 1" "$1/generated/dxl/config.h" || { say "CUDA was not enabled in $1 (no nvcc?)"; return 1; }
+  say "building kernel_tests and kernels_bench in $1 with $JOBS jobs"
+  timeout 420 cmake --build "$1" --target kernel_tests kernels_bench -j"$JOBS" >>"$LOG" 2>&1
 }
-if [ -n "$TORCH_PREFIX" ] && configure "$TORCH_PREFIX"; then
-  say "configured with LibTorch from $TORCH_PREFIX"
+# The CUDA-enabled LibTorch of Python torch first (when present), else / then the system LibTorch.
+if [ -n "$TORCH_PREFIX" ] && configure_and_build "$BUILD" "$TORCH_PREFIX"; then
+  say "built with LibTorch from $TORCH_PREFIX"
 else
-  [ -n "$TORCH_PREFIX" ] && { say "Python torch's LibTorch did not configure; using the system LibTorch"; rm -f "$BUILD/CMakeCache.txt"; }
-  configure "" || { say "configure failed, see $LOG"; tail -30 "$LOG" >&2; exit 1; }
+  [ -n "$TORCH_PREFIX" ] && { say "Python torch's LibTorch did not configure or build; trying the system LibTorch"; BUILD=$BUILD-system; }
+  configure_and_build "$BUILD" "" || { say "configure/build failed, see $LOG"; tail -40 "$LOG" >&2; exit 1; }
 fi
-grep -q "define DXL_HAVE_CUDA 1" "$BUILD/generated/dxl/config.h" || { say "CUDA was not enabled (no nvcc?), see $LOG"; exit 1; }
-
-# --- 2. build ----------------------------------------------------------------------------------
-say "building kernel_tests and kernels_bench with $JOBS jobs"
-timeout 420 cmake --build "$BUILD" --target kernel_tests kernels_bench -j"$JOBS" >>"$LOG" 2>&1 \
-  || { say "build failed, see $LOG"; tail -40 "$LOG" >&2; exit 1; }
 
 # --- 3. tests ----------------------------------------------------------------------------------
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1

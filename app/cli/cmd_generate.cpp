@@ -14,6 +14,14 @@
 
 namespace dxl::cli {
 
+namespace {
+const std::string kGenerateUsage = std::string(
+    "usage: dxl generate --model DIR INPUT [--max-new-tokens 32] [--greedy | --temperature 1.0\n"
+    "                    --top-k 40 --seed 0] [--threads N]\n\n"
+    "Continues the input with a KV cache (Transformers) or the recurrent state (xLSTM); prints\n"
+    "the text when the model has a tokenizer, else the token ids.\n\n") + kInputHelp;
+}  // namespace
+
 int run_generate(const std::vector<std::string>& argv) {
     OptionSpec spec;
     spec.with_value.insert({"model", "threads", "max-new-tokens", "temperature", "top-k", "seed"});
@@ -69,5 +77,8 @@ int run_generate(const std::vector<std::string>& argv) {
                  go.greedy ? "greedy" : "sampled", models::to_string(r.stop_reason));
     return 0;
 }
+
+DXL_CLI_COMMAND(30, "generate", "generate a continuation (greedy or top-k sampling)", kGenerateUsage.c_str(),
+                run_generate);
 
 }  // namespace dxl::cli

@@ -56,6 +56,22 @@ void write_float(const h5::Group& root, const std::string& name, const torch::Te
 
 }  // namespace
 
+namespace {
+const std::string kInfoUsage =
+    "usage: dxl info (--model DIR | --config FILE) [--threads N]\n\n"
+    "Describes a model: architecture, layers/blocks, heads, width, vocabulary, context, total and\n"
+    "trainable parameter counts, tokenizer and compute backend. --config reads a config.json alone\n"
+    "(no weights needed), e.g. data/configs/student_paper_qwen2.5-1.5b.json.\n";
+const std::string kForwardUsage = std::string(
+    "usage: dxl forward --model DIR INPUT --out FILE.h5 [--form auto|parallel|chunkwise|recurrent]\n"
+    "                   [--chunk-size 64] [--threads N]\n\n"
+    "Runs one forward pass and writes FILE.h5 with /tokens (int64 [T]), /logits (float32 [T, V]) and\n"
+    "per layer /teacher/layer_NN/attn_probs (float32 [H, T, T]) for a Transformer, or per mLSTM block\n"
+    "/student/block_NN/implicit_attn (float32 [H, T, T], raw signed A) for an xLSTM. --form picks the\n"
+    "mLSTM cell form (auto: chunkwise above 256 tokens). The file is written under FILE.h5.partial\n"
+    "and renamed when complete.\n\n") + kInputHelp;
+}  // namespace
+
 int run_info(const std::vector<std::string>& argv) {
     OptionSpec spec = common_spec();
     spec.with_value.insert({"model", "config"});
@@ -140,5 +156,10 @@ int run_forward(const std::vector<std::string>& argv) {
                 is_xlstm ? "implicit-attention" : "attention");
     return 0;
 }
+
+DXL_CLI_COMMAND(10, "info", "describe a model directory or config (layers, heads, parameter counts)",
+                kInfoUsage.c_str(), run_info);
+DXL_CLI_COMMAND(20, "forward", "run one forward pass, write logits and attention maps to HDF5",
+                kForwardUsage.c_str(), run_forward);
 
 }  // namespace dxl::cli

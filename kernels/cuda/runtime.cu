@@ -14,7 +14,7 @@ namespace detail {
 int cuda_device_count() noexcept {
     int n = 0;
     if (cudaGetDeviceCount(&n) != cudaSuccess) {
-        (void)cudaGetLastError();  // clear the sticky-free error so later calls start clean
+        (void)cudaGetLastError();  // reset the (non-sticky) error so later calls start clean
         return 0;
     }
     return n;
