@@ -52,8 +52,14 @@ void print_info(const models::ModelInfo& info, int64_t total, int64_t trainable)
 }
 
 void print_backend() {
-    line("backend", std::string("torch ") + TORCH_VERSION + " CPU, " + std::to_string(torch::get_num_threads()) +
-                        " intra-op thread(s); kernels: " + kernels::compiled_backends());
+    // The backend in use: models run on the CPU through LibTorch (this build's LibTorch has no
+    // CUDA); the fused CPU kernels serve the recurrent step. CUDA kernels, when compiled in, are
+    // used only for tensors on a GPU.
+    const bool torch_cuda = torch::cuda::is_available();
+    std::string in_use = torch_cuda && kernels::cuda_available() ? "cuda" : "cpu";
+    line("backend", in_use + " (torch " + TORCH_VERSION + (torch_cuda ? " with CUDA" : " CPU") + ", " +
+                        std::to_string(torch::get_num_threads()) + " intra-op thread(s)); kernels compiled: " +
+                        kernels::compiled_backends() + (kernels::cuda_available() ? "; GPU visible" : ""));
 }
 
 }  // namespace
