@@ -9,6 +9,7 @@
 
 #include "core/base/error.h"
 #include "core/models/batched_matmul.h"
+#include "dxl/config.h"
 #include "dxl/kernels/mlstm.h"
 
 namespace dxl::models::mlstm {
@@ -184,6 +185,48 @@ torch::Tensor parallel(const torch::Tensor& q, const torch::Tensor& k, const tor
     return torch::matmul(C / (normalizer + eps), v);  // (B, H, T, Dh)
 }
 
+#if DXL_HAVE_CUDA
+namespace {
+// Tensors on a GPU (a CUDA-enabled LibTorch build): the chunkwise kernel of kernels/cuda on the
+// default stream, fp32, square heads, no autograd. States come back in the recurrent scaling.
+ChunkwiseResult chunkwise_cuda(const torch::Tensor& q, const torch::Tensor& k,
+                               const torch::Tensor& v, const torch::Tensor& igate_pre,
+                               const torch::Tensor& fgate_pre, int64_t L, const State* initial,
+                               double eps, bool return_chunk_states) {
+    const int64_t B = q.size(0), H = q.size(1), T = q.size(2), Dh = q.size(3);
+    const int64_t S = kernels::mlstm_chunk_slots(static_cast<int>(T), static_cast<int>(L));
+    auto opt = q.options();
+    torch::Tensor qc = q.contiguous(), kc = k.contiguous(), vc = v.contiguous();  // (B, H, T, Dh)
+    torch::Tensor ic = igate_pre.contiguous(), fc = fgate_pre.contiguous();       // (B, H, T)
+    torch::Tensor h = torch::empty({B, H, T, Dh}, opt);                           // (B, H, T, Dh)
+    torch::Tensor C_all = torch::empty({B, H, S, Dh, Dh}, opt);  // (B, H, S, Dh, Dh)
+    torch::Tensor n_all = torch::empty({B, H, S, Dh}, opt);      // (B, H, S, Dh)
+    torch::Tensor m_all = torch::empty({B, H, S}, opt);          // (B, H, S)
+    State s0;
+    if (initial)
+        s0 = State{initial->C.contiguous(), initial->n.contiguous(), initial->m.contiguous()};
+    kernels::mlstm_chunk_forward_cuda(
+        h.data_ptr<float>(), C_all.data_ptr<float>(), n_all.data_ptr<float>(),
+        m_all.data_ptr<float>(), qc.data_ptr<float>(), kc.data_ptr<float>(), vc.data_ptr<float>(),
+        ic.data_ptr<float>(), fc.data_ptr<float>(), initial ? s0.C.data_ptr<float>() : nullptr,
+        initial ? s0.n.data_ptr<float>() : nullptr, initial ? s0.m.data_ptr<float>() : nullptr,
+        static_cast<int>(B), static_cast<int>(H), static_cast<int>(T), static_cast<int>(Dh),
+        static_cast<int>(L), static_cast<float>(eps), nullptr);
+    ChunkwiseResult out;
+    out.h = h;
+    out.last = State{C_all.select(2, S - 1), n_all.select(2, S - 1), m_all.select(2, S - 1)};
+    if (return_chunk_states) {
+        out.C_chunks = C_all;
+        out.n_chunks = n_all;
+        out.m_chunks = m_all;
+        for (int64_t c = 0; c < S; ++c)
+            out.chunk_positions.push_back(std::min(T, c * L));
+    }
+    return out;
+}
+}  // namespace
+#endif
+
 ChunkwiseResult chunkwise(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                           const torch::Tensor& igate_pre, const torch::Tensor& fgate_pre,
                           int64_t chunk_size, const State* initial, double eps,
@@ -191,6 +234,14 @@ ChunkwiseResult chunkwise(const torch::Tensor& q, const torch::Tensor& k, const 
     check_inputs("mlstm::chunkwise", q, k, &v, igate_pre, fgate_pre);
     DXL_CHECK(chunk_size >= 1, ValueError, "mlstm::chunkwise: expected chunk_size >= 1, but got ",
               chunk_size);
+#if DXL_HAVE_CUDA
+    if (q.is_cuda() && q.scalar_type() == torch::kFloat32 && v.size(3) == q.size(3) &&
+        !(torch::GradMode::is_enabled() &&
+          (q.requires_grad() || k.requires_grad() || v.requires_grad()))) {
+        return chunkwise_cuda(q, k, v, igate_pre, fgate_pre, chunk_size, initial, eps,
+                              return_chunk_states);
+    }
+#endif
     const int64_t B = q.size(0), H = q.size(1), T = q.size(2), Dh = q.size(3);
     const double sqrt_dh = std::sqrt(static_cast<double>(Dh));
     const int64_t Dv = v.size(3);
