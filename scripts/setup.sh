@@ -9,6 +9,8 @@ PACKAGES=(
   # LibTorch (CPU) and an optimized BLAS: without libopenblas0-pthread LibTorch falls back to
   # the reference BLAS, 7-15x slower
   libtorch-dev libopenblas0-pthread libgloo-dev
+  # the built-in default distillation corpus (/usr/share/games/fortunes, strfile format)
+  fortunes
   # Qt 6 + QCustomPlot (Qt 6 build) for the studio and figure export
   qt6-base-dev qt6-svg-dev libqcustomplot-dev libqcustomplot2.1-qt6
   # HDF5 (C library + tools), JSON, regex (tokenizer pre-split with Unicode classes)
@@ -17,6 +19,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # headless GUI runs and independent reference readers used by tests
   xvfb xauth python3-h5py python3-numpy python3-scipy poppler-utils
+  # capture store: h5py's LZF filter for the HDF5 C library (the plugin needs liblzf, which it
+  # does not declare; dxl preloads liblzf.so.1)
+  hdf5-plugin-lzf liblzf1
 )
 
 missing=()

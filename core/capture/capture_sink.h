@@ -58,8 +58,12 @@ class CaptureSink {
 public:
     virtual ~CaptureSink() = default;
     virtual bool wants(const CaptureKey& key) = 0;
-    // value is detached from autograd; the sink copies what it keeps. false cancels the run.
+    // value is detached from autograd (unless keeps_graph()); the sink copies what it keeps.
+    // false cancels the run.
     virtual bool observe(const CaptureKey& key, const torch::Tensor& value) = 0;
+    // A training sink returns true to receive values still attached to the autograd graph
+    // (loss terms on captured points, core/train). Such a sink must not modify them in place.
+    virtual bool keeps_graph() const { return false; }
 };
 
 // Computes and hands over a value only when the sink wants it:
@@ -68,7 +72,8 @@ public:
 template <typename MakeValue>
 void emit(CaptureSink* sink, const CaptureKey& key, MakeValue&& make_value) {
     if (sink == nullptr || !sink->wants(key)) return;
-    if (!sink->observe(key, make_value().detach())) {
+    torch::Tensor value = make_value();
+    if (!sink->observe(key, sink->keeps_graph() ? value : value.detach())) {
         throw CancelledError("capture: cancelled by the sink at " + key.path());
     }
 }

@@ -298,7 +298,15 @@ File::File(const std::string& path, Mode mode) : m_path(path) {
 }
 
 void File::flush() const {
-    DXL_CHECK(H5Fflush(m_file.id(), H5F_SCOPE_GLOBAL) >= 0, IoError, m_path, ": flush failed");
+    DXL_CHECK(H5Fflush(m_file.id(), H5F_SCOPE_GLOBAL) >= 0, IoError, m_path, ": flush failed (disk full?)");
+}
+
+void File::close() {
+    if (!m_file.valid()) return;
+    m_root = Group();
+    const hid_t id = m_file.release();  // closed (or unusable) after H5Fclose either way
+    const herr_t st = H5Fclose(id);
+    DXL_CHECK(st >= 0, IoError, m_path, ": closing the file failed (disk full?)");
 }
 
 #define DXL_H5_INSTANTIATE(T)                                                        \

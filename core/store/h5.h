@@ -15,6 +15,37 @@ namespace dxl::h5 {
 
 using Dims = std::vector<hsize_t>;
 
+// Compression filters dxl writes. Lzf is h5py's filter (id 32000), which plain h5py reads
+// without plugins; the C library needs Debian's hdf5-plugin-lzf (see filter_available).
+// ShuffleLzf runs HDF5's built-in byte shuffle first (also read by plain h5py).
+enum class Filter { None, Lzf, ShuffleLzf, Gzip };
+const char* to_string(Filter f) noexcept;
+Filter parse_filter(const std::string& s);  // "none|lzf|shuffle-lzf|gzip", ValueError otherwise
+// Whether the filter can encode in this process. For Lzf this loads the HDF5 plugin (after
+// preloading liblzf.so.1, which Debian's plugin needs but does not link).
+bool filter_available(Filter f);
+
+struct DatasetOptions {
+    Dims chunk;                    // empty: contiguous layout (no filter possible)
+    Filter filter = Filter::None;  // registered as optional: incompressible chunks stay raw
+    int gzip_level = 1;
+};
+
+// Stored type of a dataset, in plain words.
+struct DatasetInfo {
+    Dims dims;
+    // "float16", "float32", "float64", "int64", "int32", "uint8", "uint64", "string", "other"
+    std::string type;
+    size_t elem_size = 0;  // bytes per element in the file
+    Filter filter = Filter::None;
+    Dims chunk;                 // empty: contiguous
+    hsize_t storage_bytes = 0;  // bytes allocated in the file
+};
+
+// A 16-bit IEEE 754 half-precision file/memory type (HDF5 1.10 has no native float16; h5py
+// reads this type as numpy float16). Owned by the library; never close it.
+hid_t float16_type();
+
 // Owns one hid_t and closes it with the matching H5*close on destruction.
 class Handle {
 public:
@@ -29,6 +60,12 @@ public:
     hid_t id() const noexcept { return m_id; }
     bool valid() const noexcept { return m_id >= 0; }
     void reset() noexcept;
+    // Gives up ownership without closing.
+    hid_t release() noexcept {
+        hid_t id = m_id;
+        m_id = -1;
+        return id;
+    }
 
 private:
     hid_t m_id = -1;
@@ -78,6 +115,34 @@ public:
     }
     void set_attr(const std::string& attr, double value, const std::string& object = "") const;
     void set_attr(const std::string& attr, int64_t value, const std::string& object = "") const;
+    // A 1-D array of strings (NeXus `axes`).
+    void set_attr(const std::string& attr, const std::vector<std::string>& values,
+                  const std::string& object = "") const;
+
+    // --- Typed raw datasets, filters, hyperslabs (implemented in h5_dataset.cpp) ---
+    // Creates `name` with file type `type` and writes `data` given in that same type (no
+    // conversion). Intermediate groups are created.
+    void write_raw(const std::string& name, hid_t type, const void* data, const Dims& dims,
+                   const DatasetOptions& opts) const;
+    // Reads the block [offset, offset + count) of `name` converted to `mem_type` into `out`
+    // (empty offset/count = whole dataset). Only the chunks the block touches are read.
+    void read_raw(const std::string& name, hid_t mem_type, void* out, const Dims& offset = {},
+                  const Dims& count = {}) const;
+    DatasetInfo dataset_info(const std::string& name) const;
+    // Variable-length UTF-8 string datasets (1-D).
+    void write_strings(const std::string& name, const std::vector<std::string>& values) const;
+    std::vector<std::string> read_strings(const std::string& name) const;
+    // 1-D extensible dataset (unlimited maximum size), created empty; append() adds n elements
+    // given in `type`.
+    void create_extensible(const std::string& name, hid_t type, hsize_t chunk) const;
+    void append(const std::string& name, hid_t type, const void* data, hsize_t n) const;
+    // Removes a link (the object's space is not reclaimed in place).
+    void remove(const std::string& name) const;
+    // Copies every attribute of this group onto `dest` (same types).
+    void copy_attrs_to(const Group& dest) const;
+    void remove_attr(const std::string& attr, const std::string& object = "") const;
+    // Copies object `name` (recursively) to `dest` under `dest_name`.
+    void copy_to(const std::string& name, const Group& dest, const std::string& dest_name) const;
 
 private:
     std::string where(const std::string& name) const;
@@ -94,6 +159,9 @@ public:
     const Group& root() const noexcept { return m_root; }
     const std::string& path() const noexcept { return m_path; }
     void flush() const;
+    // Closes the file now and reports failure (e.g. a disk full at the final metadata write),
+    // which the destructor cannot.
+    void close();
 
 private:
     std::string m_path;

@@ -1,0 +1,339 @@
+// `dxl capture`: runs a teacher and a student on the same token sequences and writes one
+// crash-safe, self-describing HDF5 capture file (schema v1, docs/capture-schema.md).
+#include <torch/torch.h>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "app/cli/args.h"
+#include "app/cli/commands.h"
+#include "app/cli/inputs.h"
+#include "core/base/error.h"
+#include "core/base/log.h"
+#include "core/capture/h5_capture_sink.h"
+#include "core/io/tokenizer.h"
+#include "core/models/registry.h"
+#include "core/runtime/runtime.h"
+#include "core/store/capture_writer.h"
+#include "dxl/config.h"
+
+namespace dxl::cli {
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kCaptureUsage =
+    std::string(
+        "usage: dxl capture --teacher DIR --student DIR INPUT --out run.h5 [--layers 0,3-5] "
+        "[--blocks LIST]\n"
+        "                   [--heads LIST] [--dtype f16|f32] [--state-positions "
+        "chunk|all|none|LIST]\n"
+        "                   [--chunk-size 64] [--implicit-attn] [--hidden] [--logits full|topK]\n"
+        "                   [--compression shuffle-lzf|lzf|none|gzip] [--max-bytes 2G] "
+        "[--truncate] [--append] "
+        "[--threads N]\n\n"
+        "Runs both models on each token sequence and writes one sample per sequence to run.h5: "
+        "tokens,\n"
+        "teacher attn_probs [H,T,T] per layer and logits, student q/k/v/igate_pre/fgate_pre per "
+        "mLSTM block\n"
+        "with C/n/m at the state positions (default: every chunk boundary), sLSTM gates and "
+        "states, and\n"
+        "student logits. Teacher and student must share the vocabulary. The file is written as\n"
+        "run.h5.partial, flushed after every sample and renamed when complete; after a crash,\n"
+        "`dxl inspect run.h5 --repair` keeps the committed samples. --append adds samples to a "
+        "finished\n"
+        "file. --layers selects teacher layers, --blocks student blocks, --heads the heads of "
+        "every\n"
+        "per-head dataset. --max-bytes refuses a capture whose estimated size (before compression) "
+        "is\n"
+        "larger. --dataset F reads a plain text file (one sample per non-empty line) or a .jsonl "
+        "file\n"
+        "(one {\"text\": ...} per line); it needs a tokenizer.\n\n") +
+    kInputHelp + "  --dataset F         text or JSONL file, one sample per line (see above)\n";
+
+// "2G", "500M", "64k", "12345" -> bytes.
+uint64_t parse_bytes(const std::string& s) {
+    DXL_CHECK(!s.empty(), UsageError, "--max-bytes: expected a size such as 2G, 500M or 12345");
+    size_t used = 0;
+    double v = 0;
+    try {
+        v = std::stod(s, &used);
+    } catch (const std::exception&) {
+        throw UsageError("--max-bytes: expected a size such as 2G, 500M or 12345, but got '" + s +
+                         "'");
+    }
+    std::string unit = s.substr(used);
+    double mult = 1;
+    if (unit == "k" || unit == "K")
+        mult = 1024.0;
+    else if (unit == "M")
+        mult = 1024.0 * 1024;
+    else if (unit == "G")
+        mult = 1024.0 * 1024 * 1024;
+    else if (unit == "T")
+        mult = 1024.0 * 1024 * 1024 * 1024;
+    else
+        DXL_CHECK(unit.empty(), UsageError, "--max-bytes: unknown unit '", unit,
+                  "'; use K, M, G or T");
+    DXL_CHECK(v > 0, UsageError, "--max-bytes: expected a positive size");
+    return static_cast<uint64_t>(v * mult);
+}
+
+std::string human(double bytes) {
+    char buf[32];
+    if (bytes >= 1e9)
+        std::snprintf(buf, sizeof buf, "%.2f GB", bytes / 1e9);
+    else if (bytes >= 1e6)
+        std::snprintf(buf, sizeof buf, "%.2f MB", bytes / 1e6);
+    else
+        std::snprintf(buf, sizeof buf, "%.1f kB", bytes / 1e3);
+    return buf;
+}
+
+// --dataset: plain text (one sample per non-empty line) or JSONL with a "text" field.
+std::vector<std::vector<int64_t>> read_dataset(const std::string& path, const io::Tokenizer* tok) {
+    DXL_CHECK(tok != nullptr, UsageError,
+              "--dataset: the teacher has no tokenizer (tokenizer.json); give token ids "
+              "with --tokens-file instead");
+    std::ifstream in(path);
+    DXL_CHECK(in.good(), IoError, "--dataset: cannot read ", path);
+    const bool jsonl = path.size() > 6 && path.substr(path.size() - 6) == ".jsonl";
+    std::vector<std::vector<int64_t>> out;
+    std::string line;
+    int64_t lineno = 0;
+    while (std::getline(in, line)) {
+        ++lineno;
+        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+        std::string text = line;
+        if (jsonl) {
+            nlohmann::json j;
+            try {
+                j = nlohmann::json::parse(line);
+            } catch (const std::exception& e) {
+                throw FormatError(path + ":" + std::to_string(lineno) + ": not valid JSON (" +
+                                  e.what() + ")");
+            }
+            DXL_CHECK(j.is_object() && j.contains("text") && j["text"].is_string(), FormatError,
+                      path, ":", lineno, ": expected an object with a string field \"text\"");
+            text = j["text"].get<std::string>();
+        }
+        auto ids = tok->encode_ordinary(text);
+        if (!ids.empty()) out.push_back(std::move(ids));
+    }
+    DXL_CHECK(!out.empty(), ValueError, "--dataset: ", path, " holds no non-empty sample");
+    return out;
+}
+
+capture::StatePositions parse_positions(const std::string& s, std::vector<int64_t>* list) {
+    if (s == "chunk") return capture::StatePositions::Chunk;
+    if (s == "all") return capture::StatePositions::All;
+    if (s == "none") return capture::StatePositions::None;
+    *list = capture::parse_index_ranges(s, "--state-positions");
+    return capture::StatePositions::List;
+}
+
+}  // namespace
+
+int run_capture(const std::vector<std::string>& argv) {
+    OptionSpec spec;
+    spec.with_value.insert({"teacher", "student", "out", "layers", "blocks", "heads", "dtype",
+                            "state-positions", "chunk-size", "logits", "compression", "max-bytes",
+                            "threads", "dataset", "form"});
+    spec.flags.insert({"append", "implicit-attn", "hidden", "truncate"});
+    add_input_options(spec);
+    Args args("capture", argv, spec);
+    const std::string teacher_dir = args.require("teacher");
+    const std::string student_dir = args.require("student");
+    const std::string out = args.require("out");
+
+    capture::H5SinkOptions so;
+    if (auto v = args.get("layers"))
+        so.teacher_layers = capture::parse_index_ranges(*v, "--layers");
+    if (auto v = args.get("blocks"))
+        so.student_blocks = capture::parse_index_ranges(*v, "--blocks");
+    if (auto v = args.get("heads")) so.heads = capture::parse_index_ranges(*v, "--heads");
+    const std::string dtype = args.get_or("dtype", "f16");
+    DXL_CHECK(dtype == "f16" || dtype == "f32", UsageError,
+              "--dtype: expected f16 or f32, but got ", dtype);
+    so.dtype = dtype == "f16" ? store::DType::F16 : store::DType::F32;
+    so.state_positions = parse_positions(args.get_or("state-positions", "chunk"), &so.state_list);
+    so.chunk_size = args.get_int("chunk-size", 64);
+    DXL_CHECK(so.chunk_size > 0, UsageError, "--chunk-size: expected a positive integer");
+    so.implicit_attn = args.flag("implicit-attn");
+    so.hidden = args.flag("hidden");
+    const std::string logits = args.get_or("logits", "full");
+    if (logits != "full") {
+        DXL_CHECK(logits.rfind("top", 0) == 0, UsageError,
+                  "--logits: expected full or topK (e.g. top32)");
+        so.logits_top_k = std::stoll(logits.substr(3));
+        DXL_CHECK(so.logits_top_k > 0, UsageError, "--logits: K must be positive");
+    }
+    models::ForwardOptions fo;
+    fo.form = models::parse_mlstm_form(args.get_or("form", "auto"));
+    fo.chunk_size = so.chunk_size;
+    store::WriterOptions wo;
+    wo.path = out;
+    wo.append = args.flag("append");
+    wo.filter = h5::parse_filter(args.get_or("compression", "shuffle-lzf"));
+    runtime::RuntimeOptions ro;
+    ro.threads = static_cast<int>(args.get_int("threads", 0));
+    runtime::configure(ro);
+    // A file-size limit (ulimit -f) must surface as a write error, not kill the process.
+    std::signal(SIGXFSZ, SIG_IGN);
+
+    auto teacher = models::load_model(teacher_dir);
+    auto student = models::load_model(student_dir);
+    const auto& ti = teacher->info();
+    const auto& si = student->info();
+    DXL_CHECK(ti.vocab_size == si.vocab_size, ValueError,
+              "capture: teacher and student must share the vocabulary, "
+              "but the teacher has ",
+              ti.vocab_size, " tokens and the student ", si.vocab_size,
+              "; pick a student built for this teacher (dxl info shows both)");
+    auto ttok = io::load_tokenizer(teacher_dir);
+    auto stok = io::load_tokenizer(student_dir);
+    DXL_CHECK(!ttok || !stok || ttok->fingerprint() == stok->fingerprint(), ValueError,
+              "capture: teacher and student tokenizers differ (fingerprints ",
+              ttok ? ttok->fingerprint() : "", " vs ", stok ? stok->fingerprint() : "",
+              "); both must use the same tokenizer.json");
+    const io::Tokenizer* tok = ttok ? ttok.get() : stok.get();
+
+    std::vector<std::vector<int64_t>> seqs;
+    if (auto d = args.get("dataset")) {
+        for (const char* o : {"text", "text-file", "tokens", "tokens-file"}) {
+            DXL_CHECK(!args.has(o), UsageError,
+                      "dxl capture: give --dataset or one of --text, --text-file, --tokens, "
+                      "--tokens-file, not both");
+        }
+        seqs = read_dataset(*d, tok);
+    } else {
+        seqs = read_token_input(args, tok, teacher_dir);
+    }
+    int64_t context = ti.context_length;
+    if (si.context_length > 0)
+        context = context > 0 ? std::min(context, si.context_length) : si.context_length;
+    std::vector<int64_t> lengths;
+    for (size_t i = 0; i < seqs.size(); ++i) {
+        if (context > 0 && static_cast<int64_t>(seqs[i].size()) > context) {
+            DXL_CHECK(args.flag("truncate"), ValueError, "capture: sequence ", i, " has ",
+                      seqs[i].size(), " tokens, but the models take at most ", context,
+                      "; shorten it or pass --truncate");
+            seqs[i].resize(static_cast<size_t>(context));
+        }
+        for (size_t t = 0; t < seqs[i].size(); ++t) {
+            DXL_CHECK(seqs[i][t] >= 0 && seqs[i][t] < ti.vocab_size, ValueError,
+                      "capture: token id ", seqs[i][t], " (sequence ", i, ", position ", t,
+                      ") is outside the vocabulary [0, ", ti.vocab_size, ")");
+        }
+        lengths.push_back(static_cast<int64_t>(seqs[i].size()));
+    }
+    const fs::path out_dir = fs::absolute(out).parent_path();
+    DXL_CHECK(fs::is_directory(out_dir), IoError, "--out: folder ", out_dir.string(),
+              " does not exist");
+
+    // Size guard: estimated bytes handed to the writer (before compression).
+    const uint64_t estimate = capture::estimate_capture_bytes(*teacher, *student, so, lengths, fo);
+    if (auto mb = args.get("max-bytes")) {
+        const uint64_t limit = parse_bytes(*mb);
+        DXL_CHECK(estimate <= limit, ValueError, "capture: the estimated size ",
+                  human(static_cast<double>(estimate)),
+                  " (before compression) exceeds --max-bytes ", human(static_cast<double>(limit)),
+                  "; capture fewer teacher layers (--layers) or blocks (--blocks), fewer heads "
+                  "(--heads), "
+                  "--dtype f16, fewer state positions (--state-positions chunk|none|LIST), "
+                  "--logits top32, "
+                  "or fewer/shorter sequences");
+    }
+    std::error_code ec;
+    const auto space = fs::space(out_dir, ec);
+    if (!ec && estimate > space.available) {
+        log_warn("capture: the estimated size " + human(static_cast<double>(estimate)) +
+                 " exceeds the free space " + human(static_cast<double>(space.available)) +
+                 " (compression may still make it fit)");
+    }
+
+    nlohmann::json options = {{"layers", so.teacher_layers},
+                              {"blocks", so.student_blocks},
+                              {"heads", so.heads},
+                              {"dtype", dtype},
+                              {"state_positions", args.get_or("state-positions", "chunk")},
+                              {"chunk_size", so.chunk_size},
+                              {"implicit_attn", so.implicit_attn},
+                              {"hidden", so.hidden},
+                              {"logits", logits},
+                              {"mlstm_form", to_string(fo.form)}};
+    wo.attrs = {{"producer", std::string("dxl ") + DXL_VERSION + " (" + DXL_GIT_REV + ")"},
+                {"producer_name", "dxl"},
+                {"producer_version", DXL_VERSION},
+                {"producer_git_revision", DXL_GIT_REV},
+                {"teacher_dir", fs::absolute(teacher_dir).string()},
+                {"student_dir", fs::absolute(student_dir).string()},
+                {"teacher_model_type", ti.architecture},
+                {"student_model_type", si.architecture},
+                {"teacher_config_json", teacher->config().json().dump()},
+                {"student_config_json", student->config().json().dump()},
+                {"tokenizer_hash", tok ? tok->fingerprint()
+                                       : "none (token ids only, shared vocabulary of " +
+                                             std::to_string(ti.vocab_size) + ")"},
+                {"capture_options_json", options.dump()}};
+    if (wo.append) wo.attrs.clear();  // keep the original header; the models are checked below
+    if (wo.append && fs::exists(out)) {
+        // Appending is only meaningful with the same models.
+        h5::File probe(out, h5::File::Mode::ReadOnly);
+        const auto stored = [&](const char* a) {
+            return probe.root().has_attr(a) ? probe.root().attr_string(a) : "";
+        };
+        DXL_CHECK(stored("teacher_model_type") == ti.architecture &&
+                      stored("student_model_type") == si.architecture,
+                  ValueError, "--append: ", out, " was captured from ",
+                  stored("teacher_model_type"), " / ", stored("student_model_type"),
+                  ", but --teacher/--student are ", ti.architecture, " / ", si.architecture,
+                  "; write a new file");
+    }
+    store::CaptureWriter writer(wo);
+    capture::H5CaptureSink sink(&writer, so);
+    teacher->module().eval();
+    student->module().eval();
+    for (size_t i = 0; i < seqs.size(); ++i) {
+        capture::SampleInput in;
+        in.tokens = seqs[i];
+        if (tok) {
+            for (int64_t id : seqs[i])
+                in.token_strings.push_back(tok->token_label(id));
+        }
+        try {
+            capture::capture_sample(writer, sink, *teacher, *student, in, fo);
+        } catch (const IoError& e) {
+            throw IoError(
+                std::string(e.what()) + "; the committed samples stay in " + writer.partial_path() +
+                " (recover them with `dxl inspect " + writer.partial_path() +
+                " --repair`); free disk space or capture less (--max-bytes shows the estimate)");
+        }
+    }
+    try {
+        writer.finish();
+    } catch (const IoError& e) {
+        throw IoError(std::string(e.what()) + "; the committed samples stay in " +
+                      writer.partial_path() + " (recover them with `dxl inspect " +
+                      writer.partial_path() + " --repair`)");
+    }
+    const store::WriterStats st = writer.stats();
+    const double size = static_cast<double>(fs::file_size(out));
+    std::printf(
+        "wrote %s: %lld samples added, %s on disk = %.1f%% of %s as float32, filter %s, writer "
+        "%.2f GB/s fp32-equivalent\n",
+        out.c_str(), static_cast<long long>(st.committed), human(size).c_str(),
+        100.0 * size / std::max(1.0, static_cast<double>(st.fp32_bytes)),
+        human(static_cast<double>(st.fp32_bytes)).c_str(), h5::to_string(writer.filter()),
+        static_cast<double>(st.fp32_bytes) / 1e9 / std::max(1e-9, st.busy_seconds));
+    return 0;
+}
+
+DXL_CLI_COMMAND(30, "capture",
+                "run teacher and student on token sequences, write an HDF5 capture file",
+                kCaptureUsage.c_str(), run_capture);
+
+}  // namespace dxl::cli

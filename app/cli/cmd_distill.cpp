@@ -1,0 +1,108 @@
+// `dxl distill`: run a distillation config (stages, losses, schedules), optionally resumed and
+// data parallel (--nproc N local workers, or --rank/--world-size/--master to join a run).
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+
+#include "app/cli/args.h"
+#include "app/cli/commands.h"
+#include "app/cli/train_progress.h"
+#include "core/base/error.h"
+#include "core/dist/process_group.h"
+#include "core/runtime/runtime.h"
+#include "core/train/trainer.h"
+
+namespace dxl::cli {
+
+namespace {
+const char* const kDistillUsage =
+    "usage: dxl distill --config CFG.json [--resume auto] [--out DIR] [--steps N] [--threads N]\n"
+    "                   [--nproc N | --rank R --world-size W --master HOST:PORT] [--quiet]\n\n"
+    "Runs the stages of CFG (see docs/distillation.md and data/configs/distill_*.json): a preset\n"
+    "(\"distil-xlstm\", \"mohawk\", \"lolcats\") or explicit stages. Writes OUT/run.dxlrec "
+    "(CRC-framed\n"
+    "metrics), OUT/checkpoints/step_*/ and the distilled student in OUT/final/.\n"
+    "  --resume auto   continue from the newest checkpoint in OUT/checkpoints\n"
+    "  --steps N       override every stage's length (quick runs)\n"
+    "  --nproc N       start N local data-parallel workers (c10d Gloo on 127.0.0.1)\n";
+}  // namespace
+
+int run_distill(const std::vector<std::string>& argv) {
+    OptionSpec spec;
+    spec.with_value.insert(
+        {"config", "resume", "out", "steps", "threads", "nproc", "rank", "world-size", "master"});
+    spec.flags.insert("quiet");
+    Args args("distill", argv, spec);
+    const std::string cfg_path = args.require("config");
+    const std::string resume = args.get_or("resume", "");
+    DXL_CHECK(resume.empty() || resume == "auto", UsageError,
+              "--resume: expected 'auto', but got '", resume, "'");
+    const int64_t nproc = args.get_int("nproc", 1);
+    if (nproc > 1) {
+        DXL_CHECK(!args.has("rank"), UsageError,
+                  "dxl distill: --nproc cannot be combined with --rank");
+        std::vector<std::string> child{"distill"};
+        for (size_t i = 0; i < argv.size(); ++i) {
+            if (argv[i] == "--nproc") {
+                ++i;
+                continue;
+            }
+            if (argv[i].rfind("--nproc=", 0) == 0) continue;
+            child.push_back(argv[i]);
+        }
+        return dist::launch_local_workers("/proc/self/exe", child, static_cast<int>(nproc),
+                                          dist::pick_free_port());
+    }
+    runtime::RuntimeOptions ro;
+    ro.threads = static_cast<int>(args.get_int("threads", 0));
+    runtime::configure(ro);
+
+    train::RunConfig cfg = train::load_run_config(cfg_path);
+    if (args.has("out")) cfg.out_dir = args.require("out");
+    if (args.has("steps")) {
+        const int64_t s = args.get_int("steps", 0);
+        DXL_CHECK(s > 0, UsageError, "--steps: expected a positive integer");
+        for (auto& st : cfg.stages) {
+            st.steps = s;
+            st.tokens = 0;
+        }
+    }
+    dist::DistOptions dopt;
+    std::unique_ptr<dist::ProcessGroup> group;
+    if (args.has("rank") || args.has("world-size")) {
+        dopt.rank = static_cast<int>(args.get_int("rank", 0));
+        dopt.world_size = static_cast<int>(args.get_int("world-size", 1));
+        dist::parse_master(args.get_or("master", "127.0.0.1:29500"), dopt);
+        group = dist::connect(dopt);
+    }
+    train::TrainOptions topt;
+    topt.resume = resume == "auto";
+    topt.group = group.get();
+    ProgressPrinter printer(!args.flag("quiet") && dopt.rank == 0);
+    train::TrainHooks hooks;
+    hooks.on_progress = [&](const train::ProgressInfo& p) { printer.progress(p); };
+    hooks.on_record = [&](const nlohmann::json& r) { printer.record(r); };
+    train::TrainOutcome o = train::run_training(cfg, topt, hooks);
+    printer.finish();
+    if (dopt.rank == 0) {
+        std::printf("%s\n", nlohmann::json{{"steps", o.global_step},
+                                           {"skipped", o.n_skipped},
+                                           {"rollbacks", o.n_rollbacks},
+                                           {"stopped", o.stopped},
+                                           {"stop_reason", o.stop_reason},
+                                           {"resumed", o.resumed_from_checkpoint},
+                                           {"final_model", o.final_model_dir},
+                                           {"log", o.log_path},
+                                           {"eval", o.last_eval}}
+                                .dump(2)
+                                .c_str());
+    }
+    return o.stopped ? 3 : 0;
+}
+
+DXL_CLI_COMMAND(60, "distill",
+                "distil a teacher into an xLSTM student (stages, resume, data parallel)",
+                kDistillUsage, run_distill);
+
+}  // namespace dxl::cli

@@ -1,0 +1,59 @@
+// ComputeWorker: a QObject moved to its own QThread that owns the InspectEngine (and so the
+// models). Slots are invoked through queued connections from the GUI; results and typed errors
+// come back as value types in queued signals. The GUI thread never calls torch (ARCHITECTURE 1).
+#pragma once
+
+#include <QMetaType>
+#include <QObject>
+#include <QString>
+#include <memory>
+#include <vector>
+
+#include "app/studio/studio_types.h"
+
+namespace dxl::studio {
+
+class InspectEngine;
+
+class ComputeWorker : public QObject {
+    Q_OBJECT
+  public:
+    ComputeWorker();
+    ~ComputeWorker() override;
+    static void registerTypes();
+
+  public slots:
+    void loadModels(const QString& teacherDir, const QString& studentDir);
+    // input: comma/space separated ids, or text when the teacher has a tokenizer.
+    void runInput(const QString& input, int norm);
+    void requestMaps(int teacherLayer, int teacherHead, int studentBlock, int studentHead, int norm,
+                     quint64 job);
+    void requestAlignment(const QString& metric, int norm);
+    void requestState(int block, int head, int t, const QString& quantity, quint64 job);
+
+  signals:
+    void modelsLoaded(const dxl::studio::ModelsLoaded& models);
+    void inspectReady(const dxl::studio::InspectSummary& summary);
+    void mapsReady(const dxl::studio::MapsResult& maps, quint64 job);
+    void alignmentReady(const dxl::studio::AlignmentResult& result);
+    void stateReady(const dxl::studio::StateResult& state, quint64 job);
+    void failed(const dxl::studio::ErrorInfo& error);
+    void busyChanged(bool busy);
+
+  private:
+    template <typename Fn>
+    void guarded(const char* action, Fn&& fn);
+    std::unique_ptr<InspectEngine> m_engine;
+};
+
+// Parses "37,0,93" / "37 0 93" into ids; false when the text is not a list of integers.
+bool parseTokenIds(const QString& input, std::vector<int64_t>* ids);
+
+}  // namespace dxl::studio
+
+Q_DECLARE_METATYPE(dxl::studio::ModelsLoaded)
+Q_DECLARE_METATYPE(dxl::studio::InspectSummary)
+Q_DECLARE_METATYPE(dxl::studio::MapsResult)
+Q_DECLARE_METATYPE(dxl::studio::AlignmentResult)
+Q_DECLARE_METATYPE(dxl::studio::StateResult)
+Q_DECLARE_METATYPE(dxl::studio::ErrorInfo)

@@ -1,0 +1,40 @@
+// The torch side of the studio: owns the teacher and student, runs one forward per input with
+// MemorySinks, and turns tensors into value types (studio_types.h). Used only from the compute
+// worker's thread (ARCHITECTURE rule 1); this header is torch-free so Qt code can include it.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "app/studio/studio_types.h"
+
+namespace dxl::studio {
+
+class InspectEngine {
+  public:
+    InspectEngine();
+    ~InspectEngine();
+    InspectEngine(const InspectEngine&) = delete;
+    InspectEngine& operator=(const InspectEngine&) = delete;
+
+    // Loads both model directories (dxl::Error on failure; the old models stay loaded then).
+    ModelsLoaded load(const std::string& teacherDir, const std::string& studentDir);
+    bool loaded() const;
+    // Token ids for text (needs the teacher's tokenizer; ValueError otherwise).
+    std::vector<int64_t> tokenize(const std::string& text) const;
+
+    // Runs both models on tokens and keeps the captures for maps()/alignment()/state().
+    InspectSummary run(const std::vector<int64_t>& tokens, StudentNorm norm);
+    MapsResult maps(int teacherLayer, int teacherHead, int studentBlock, int studentHead,
+                    StudentNorm norm);
+    AlignmentResult alignment(const std::string& metric, StudentNorm norm);
+    // mLSTM block: C_t of head at token t plus traces over t; sLSTM block: `quantity` in c|n|m|h.
+    StateResult state(int block, int head, int t, const std::string& quantity);
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> m;
+};
+
+}  // namespace dxl::studio

@@ -1,0 +1,546 @@
+// MainWindow: composition, worker wiring, File menu, session, export and error dialogs.
+#include "app/studio/main_window.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QDateTime>
+#include <QDir>
+#include <QDockWidget>
+#include <QFile>
+#include <QFileDialog>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QSettings>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <cmath>
+
+#include "app/studio/alignment_page.h"
+#include "app/studio/attention_page.h"
+#include "app/studio/compute_worker.h"
+#include "app/studio/heads_dock.h"
+#include "app/studio/state_page.h"
+#include "dxl/config.h"
+#include "widgets/alignment_matrix.h"
+#include "widgets/head_grid.h"
+#include "widgets/line_plot.h"
+#include "widgets/linked_heatmaps.h"
+#include "widgets/token_strip.h"
+
+namespace dxl::studio {
+
+namespace {
+constexpr int kMapsBit = 1, kAlignBit = 2, kStateBit = 4;
+
+// What to tell the user for each error class (STYLE.md 13).
+QString remedyFor(const ErrorInfo& e) {
+    switch (e.kind) {
+        case 3:
+            return QObject::tr(
+                "Check that the folder exists and holds config.json and model.safetensors (File "
+                "\u2192 Open models).");
+        case 4:
+            return QObject::tr(
+                "The file is damaged or not in the expected format; re-export or re-download it.");
+        case 5:
+            return QObject::tr(
+                "This model or file version is not supported by this build of dxl-studio.");
+        case 7:
+            return QObject::tr(
+                "Change the input (token ids must be below the vocabulary size and within the "
+                "context length).");
+        case 70:
+            return QObject::tr(
+                "This is a bug in dxl-studio; please report it with the message above.");
+        default:
+            break;
+    }
+    if (e.kindName == "OutOfMemory")
+        return QObject::tr("Close other applications or use a shorter input.");
+    return QObject::tr("The previous state is kept; you can continue working.");
+}
+}  // namespace
+
+MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
+    setWindowTitle(tr("Distil-xLSTM Studio"));
+    setWindowIcon(QIcon(QStringLiteral(":/dxl/icons/dxl-studio.svg")));
+    ComputeWorker::registerTypes();
+    m_tabs = new QTabWidget(this);
+    m_attention = new AttentionPage(m_tabs);
+    m_alignmentPage = new AlignmentPage(m_tabs);
+    m_state = new StatePage(m_tabs);
+    m_tabs->addTab(m_attention, tr("&Inspect"));
+    m_tabs->addTab(m_alignmentPage, tr("&Alignment"));
+    m_tabs->addTab(m_state, tr("Recurrent &state"));
+    setCentralWidget(m_tabs);
+    auto* dock = new QDockWidget(tr("Heads"), this);
+    dock->setObjectName(QStringLiteral("headsDock"));
+    m_heads = new HeadsDock(dock);
+    dock->setWidget(m_heads);
+    addDockWidget(Qt::RightDockWidgetArea, dock);
+    m_status = new QLabel(tr("Starting\u2026"), this);
+    statusBar()->addWidget(m_status, 1);
+
+    // Worker thread: owns the models; everything crosses by queued signals.
+    m_worker = new ComputeWorker();
+    m_worker->moveToThread(&m_thread);
+    connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
+    connect(this, &MainWindow::loadRequested, m_worker, &ComputeWorker::loadModels,
+            Qt::QueuedConnection);
+    connect(this, &MainWindow::runRequested, m_worker, &ComputeWorker::runInput,
+            Qt::QueuedConnection);
+    connect(this, &MainWindow::mapsRequested, m_worker, &ComputeWorker::requestMaps,
+            Qt::QueuedConnection);
+    connect(this, &MainWindow::alignmentRequested, m_worker, &ComputeWorker::requestAlignment,
+            Qt::QueuedConnection);
+    connect(this, &MainWindow::stateRequested, m_worker, &ComputeWorker::requestState,
+            Qt::QueuedConnection);
+    connect(m_worker, &ComputeWorker::modelsLoaded, this, &MainWindow::onModelsLoaded,
+            Qt::QueuedConnection);
+    connect(m_worker, &ComputeWorker::inspectReady, this, &MainWindow::onInspectReady,
+            Qt::QueuedConnection);
+    connect(m_worker, &ComputeWorker::mapsReady, this, &MainWindow::onMapsReady,
+            Qt::QueuedConnection);
+    connect(
+        m_worker, &ComputeWorker::alignmentReady, this,
+        [this](const AlignmentResult& r) {
+            m_alignmentPage->setResult(r);
+            showMatchScores(r);
+            markReceived(kAlignBit);
+        },
+        Qt::QueuedConnection);
+    connect(m_worker, &ComputeWorker::stateReady, this, &MainWindow::onStateReady,
+            Qt::QueuedConnection);
+    connect(m_worker, &ComputeWorker::failed, this, &MainWindow::onFailed, Qt::QueuedConnection);
+    connect(
+        m_worker, &ComputeWorker::busyChanged, this,
+        [this](bool busy) { m_status->setText(busy ? tr("Computing\u2026") : m_statusText); },
+        Qt::QueuedConnection);
+    m_thread.start();
+
+    connect(m_attention, &AttentionPage::selectionChanged, this, &MainWindow::requestMaps);
+    connect(m_attention, &AttentionPage::normChanged, this, &MainWindow::rerun);
+    connect(m_attention, &AttentionPage::runRequested, this, [this](const QString& input) {
+        m_pendingInput = input;
+        emit runRequested(input, static_cast<int>(m_attention->selection().norm));
+    });
+    connect(m_attention, &AttentionPage::tokenSelected, m_state, &StatePage::setT);
+    connect(m_alignmentPage, &AlignmentPage::metricChanged, this, &MainWindow::requestAlignment);
+    connect(m_alignmentPage, &AlignmentPage::pairChosen, this,
+            [this](int tl, int th, int sb, int sh) {
+                Selection s = m_attention->selection();
+                s.teacherLayer = tl;
+                s.teacherHead = th;
+                s.studentBlock = sb;
+                s.studentHead = sh;
+                m_attention->setSelection(s);
+                m_tabs->setCurrentWidget(m_attention);
+            });
+    connect(m_state, &StatePage::requestChanged, this, &MainWindow::requestState);
+    connect(m_heads, &HeadsDock::teacherHeadChosen, this, [this](int l, int h) {
+        Selection s = m_attention->selection();
+        s.teacherLayer = l;
+        s.teacherHead = h;
+        m_attention->setSelection(s);
+    });
+    connect(m_heads, &HeadsDock::studentHeadChosen, this, [this](int b, int h) {
+        Selection s = m_attention->selection();
+        s.studentBlock = b;
+        s.studentHead = h;
+        m_attention->setSelection(s);
+    });
+    buildMenus();
+    resize(1500, 900);
+}
+
+MainWindow::~MainWindow() {
+    m_thread.quit();
+    m_thread.wait();
+}
+
+void MainWindow::buildMenus() {
+    QMenu* file = menuBar()->addMenu(tr("&File"));
+    file->addAction(tr("&Open models\u2026"), QKeySequence::Open, this,
+                    &MainWindow::openModelDialog);
+    m_recentMenu = file->addMenu(tr("Open &recent"));
+    rebuildRecentMenu();
+    file->addSeparator();
+    file->addAction(tr("&Export figure\u2026"), QKeySequence(Qt::CTRL | Qt::Key_E), this,
+                    &MainWindow::exportCurrentFigure);
+    file->addAction(tr("Export &all figures\u2026"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_E),
+                    this, &MainWindow::exportAllDialog);
+    file->addSeparator();
+    file->addAction(tr("&Save session\u2026"), QKeySequence::Save, this, [this] {
+        const QString p = QFileDialog::getSaveFileName(this, tr("Save session"), QString(),
+                                                       tr("Session (*.json)"));
+        if (!p.isEmpty() && !saveSession(p))
+            QMessageBox::warning(this, tr("Save session"), tr("Could not write %1.").arg(p));
+    });
+    file->addAction(tr("&Restore session\u2026"), QKeySequence(Qt::CTRL | Qt::Key_R), this, [this] {
+        const QString p = QFileDialog::getOpenFileName(this, tr("Restore session"), QString(),
+                                                       tr("Session (*.json)"));
+        if (!p.isEmpty() && !loadSession(p))
+            QMessageBox::warning(this, tr("Restore session"),
+                                 tr("%1 is not a dxl-studio session.").arg(p));
+    });
+    file->addSeparator();
+    file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+    QMenu* view = menuBar()->addMenu(tr("&View"));
+    auto add = [&](const QString& text, const QKeySequence& key, auto fn) {
+        QAction* a = view->addAction(text, key, this, fn);
+        a->setShortcutContext(Qt::ApplicationShortcut);
+    };
+    add(tr("Next teacher head"), QKeySequence(Qt::CTRL | Qt::Key_Right),
+        [this] { m_attention->stepTeacherHead(1); });
+    add(tr("Previous teacher head"), QKeySequence(Qt::CTRL | Qt::Key_Left),
+        [this] { m_attention->stepTeacherHead(-1); });
+    add(tr("Next teacher layer"), QKeySequence(Qt::CTRL | Qt::Key_Down),
+        [this] { m_attention->stepTeacherLayer(1); });
+    add(tr("Previous teacher layer"), QKeySequence(Qt::CTRL | Qt::Key_Up),
+        [this] { m_attention->stepTeacherLayer(-1); });
+    add(tr("Next student head"), QKeySequence(Qt::ALT | Qt::Key_Right),
+        [this] { m_attention->stepStudentHead(1); });
+    add(tr("Previous student head"), QKeySequence(Qt::ALT | Qt::Key_Left),
+        [this] { m_attention->stepStudentHead(-1); });
+    add(tr("Next student block"), QKeySequence(Qt::ALT | Qt::Key_Down),
+        [this] { m_attention->stepStudentBlock(1); });
+    add(tr("Previous student block"), QKeySequence(Qt::ALT | Qt::Key_Up),
+        [this] { m_attention->stepStudentBlock(-1); });
+    view->addSeparator();
+    add(tr("Inspect page"), QKeySequence(Qt::CTRL | Qt::Key_1),
+        [this] { m_tabs->setCurrentIndex(0); });
+    add(tr("Alignment page"), QKeySequence(Qt::CTRL | Qt::Key_2),
+        [this] { m_tabs->setCurrentIndex(1); });
+    add(tr("Recurrent state page"), QKeySequence(Qt::CTRL | Qt::Key_3),
+        [this] { m_tabs->setCurrentIndex(2); });
+}
+
+void MainWindow::openModels(const QString& teacherDir, const QString& studentDir,
+                            const QString& input) {
+    m_pendingInput = input;
+    m_attention->setInput(input);
+    m_statusText = tr("Loading %1 and %2\u2026").arg(teacherDir, studentDir);
+    m_status->setText(m_statusText);
+    emit loadRequested(teacherDir, studentDir);
+}
+
+void MainWindow::onModelsLoaded(const ModelsLoaded& models) {
+    m_models = models;
+    m_attention->setModels(models);
+    m_state->setModels(models);
+    addRecent(QString::fromStdString(models.teacher.dir) + QLatin1Char('|') +
+              QString::fromStdString(models.student.dir));
+    setWindowTitle(tr("Distil-xLSTM Studio \u2014 %1 vs %2")
+                       .arg(QFileInfo(QString::fromStdString(models.teacher.dir)).fileName(),
+                            QFileInfo(QString::fromStdString(models.student.dir)).fileName()));
+    if (!m_pendingSession.isEmpty()) {
+        const QJsonObject s = m_pendingSession;
+        m_pendingSession = {};
+        restoreSession(s);
+    }
+    emit runRequested(m_pendingInput, static_cast<int>(m_attention->selection().norm));
+}
+
+void MainWindow::rerun() {
+    if (!m_pendingInput.isEmpty())
+        emit runRequested(m_pendingInput, static_cast<int>(m_attention->selection().norm));
+}
+
+void MainWindow::onInspectReady(const InspectSummary& summary) {
+    m_summary = summary;
+    m_received = 0;
+    m_state->setTokens(summary.tokens);  // before setSummary selects the last token
+    m_attention->setSummary(summary);
+    m_heads->setSummary(m_models, summary);
+    m_statusText =
+        tr("%1 tokens; teacher %2 (%3 layers x %4 heads), student %5 (%6 blocks); tokens shown as "
+           "%7")
+            .arg(summary.tokens.size())
+            .arg(QString::fromStdString(m_models.teacher.architecture))
+            .arg(m_models.teacher.layers)
+            .arg(m_models.teacher.heads)
+            .arg(QString::fromStdString(m_models.student.architecture))
+            .arg(m_models.student.layers)
+            .arg(m_models.teacher.hasTokenizer ? tr("text") : tr("ids (no tokenizer)"));
+    m_status->setText(m_statusText);
+    requestMaps();
+    requestAlignment();
+    requestState();
+}
+
+void MainWindow::requestMaps() {
+    if (m_summary.tokens.size() == 0) return;
+    const Selection s = m_attention->selection();
+    emit mapsRequested(s.teacherLayer, s.teacherHead, s.studentBlock, s.studentHead,
+                       static_cast<int>(s.norm), ++m_mapsJob);
+}
+
+void MainWindow::requestAlignment() {
+    if (m_summary.tokens.size() == 0) return;
+    emit alignmentRequested(m_alignmentPage->metric(),
+                            static_cast<int>(m_attention->selection().norm));
+}
+
+void MainWindow::requestState() {
+    if (m_summary.tokens.size() == 0) return;
+    emit stateRequested(m_state->block(), m_state->head(), m_state->t(), m_state->quantity(),
+                        ++m_stateJob);
+}
+
+void MainWindow::showMatchScores(const AlignmentResult& r) {
+    // Matched heads get a border whose thickness is their score, scaled to the matrix range
+    // (higher = more alike for similarities, lower for distances).
+    const auto [lo, hi] = r.scores.finiteRange();
+    std::vector<double> teacher(m_summary.teacherThumbs.size(), std::nan(""));
+    std::vector<double> student(m_summary.studentThumbs.size(), std::nan(""));
+    for (const auto& [row, col] : r.matches) {
+        const double v = r.scores.at(row, col);
+        if (!std::isfinite(v)) continue;
+        double q = hi > lo ? (v - lo) / (hi - lo) : 1.0;
+        if (!r.similarity) q = 1.0 - q;
+        const auto t = r.teacherHeads[static_cast<size_t>(row)];
+        const auto st = r.studentHeads[static_cast<size_t>(col)];
+        const size_t ti = static_cast<size_t>(t.first * m_models.teacher.heads + t.second);
+        const size_t si = static_cast<size_t>(st.first * m_models.student.heads + st.second);
+        if (ti < teacher.size()) teacher[ti] = q;
+        if (si < student.size()) student[si] = q;
+    }
+    m_heads->teacherGrid()->setCellScores(teacher);
+    m_heads->studentGrid()->setCellScores(student);
+}
+
+void MainWindow::onMapsReady(const MapsResult& maps, quint64 job) {
+    if (job != m_mapsJob) return;  // stale: a newer selection is on its way
+    m_attention->setMaps(maps);
+    m_heads->teacherGrid()->blockSignals(true);
+    m_heads->teacherGrid()->setCurrent(maps.teacherLayer, maps.teacherHead);
+    m_heads->teacherGrid()->blockSignals(false);
+    m_heads->studentGrid()->blockSignals(true);
+    m_heads->studentGrid()->setCurrent(maps.studentBlock, maps.studentHead);
+    m_heads->studentGrid()->blockSignals(false);
+    markReceived(kMapsBit);
+    emit mapsShown();
+}
+
+void MainWindow::onStateReady(const StateResult& state, quint64 job) {
+    if (job != m_stateJob) return;
+    m_state->setState(state);
+    markReceived(kStateBit);
+}
+
+void MainWindow::markReceived(int bit) {
+    const bool was = resultsComplete();
+    m_received |= bit;
+    if (!was && resultsComplete()) {
+        m_status->setText(m_statusText);
+        emit resultsCompleted();
+    }
+}
+
+void MainWindow::onFailed(const ErrorInfo& e) {
+    m_lastError = QString::fromStdString(e.kindName + ": " + e.message);
+    m_statusText = tr("Error while %1: %2").arg(QString::fromStdString(e.action), m_lastError);
+    m_status->setText(m_statusText);
+    emit errorShown(m_lastError);
+    if (m_headless) return;
+    QMessageBox box(this);
+    box.setIcon(e.kind == 70 ? QMessageBox::Critical : QMessageBox::Warning);
+    box.setWindowTitle(
+        tr("%1 while %2")
+            .arg(QString::fromStdString(e.kindName), QString::fromStdString(e.action)));
+    box.setText(QString::fromStdString(e.message));
+    box.setInformativeText(remedyFor(e));
+    if (e.kind == 3 || e.kind == 5) box.addButton(tr("Open models\u2026"), QMessageBox::AcceptRole);
+    box.addButton(QMessageBox::Close);
+    box.exec();
+    if (box.buttonRole(box.clickedButton()) == QMessageBox::AcceptRole) openModelDialog();
+}
+
+void MainWindow::openModelDialog() {
+    const QString t = QFileDialog::getExistingDirectory(this, tr("Teacher model folder"));
+    if (t.isEmpty()) return;
+    const QString s = QFileDialog::getExistingDirectory(this, tr("Student model folder"));
+    if (s.isEmpty()) return;
+    openModels(t, s, m_attention->input());
+}
+
+void MainWindow::addRecent(const QString& entry) {
+    QSettings settings(QStringLiteral("dxl"), QStringLiteral("dxl-studio"));
+    QStringList recent = settings.value(QStringLiteral("recent")).toStringList();
+    recent.removeAll(entry);
+    recent.prepend(entry);
+    while (recent.size() > 8)
+        recent.removeLast();
+    settings.setValue(QStringLiteral("recent"), recent);
+    rebuildRecentMenu();
+}
+
+void MainWindow::rebuildRecentMenu() {
+    m_recentMenu->clear();
+    QSettings settings(QStringLiteral("dxl"), QStringLiteral("dxl-studio"));
+    const QStringList recent = settings.value(QStringLiteral("recent")).toStringList();
+    for (const QString& r : recent) {
+        const QStringList parts = r.split(QLatin1Char('|'));
+        if (parts.size() != 2) continue;
+        m_recentMenu->addAction(tr("%1 vs %2").arg(parts[0], parts[1]), this, [this, parts] {
+            openModels(parts[0], parts[1], m_attention->input());
+        });
+    }
+    m_recentMenu->setEnabled(!m_recentMenu->isEmpty());
+}
+
+QList<widgets::ExportableFigure*> MainWindow::figures() const {
+    return {m_attention->linked(),  m_attention->klStrip(),    m_heads->teacherGrid(),
+            m_heads->studentGrid(), m_alignmentPage->matrix(), m_state->stateMap(),
+            m_state->normPlot(),    m_state->gatePlot()};
+}
+
+QJsonObject MainWindow::provenance() const {
+    QJsonObject p;
+    p.insert(QStringLiteral("teacher"), QString::fromStdString(m_models.teacher.dir));
+    p.insert(QStringLiteral("teacher_architecture"),
+             QString::fromStdString(m_models.teacher.architecture));
+    p.insert(QStringLiteral("student"), QString::fromStdString(m_models.student.dir));
+    p.insert(QStringLiteral("student_architecture"),
+             QString::fromStdString(m_models.student.architecture));
+    QJsonArray ids;
+    for (int64_t id : m_summary.tokens.ids)
+        ids.append(static_cast<qint64>(id));
+    p.insert(QStringLiteral("input_token_ids"), ids);
+    p.insert(QStringLiteral("student_normalisation"),
+             QString::fromLatin1(normName(m_summary.norm)));
+    p.insert(QStringLiteral("alignment_metric"), m_alignmentPage->metric());
+    p.insert(QStringLiteral("session"), sessionJson());
+    return p;
+}
+
+QStringList MainWindow::exportAllFigures(const QString& dir, QString* error) {
+    widgets::ExportOptions opt;
+    opt.provenance = provenance();
+    QStringList all;
+    for (widgets::ExportableFigure* f : figures()) {
+        const QStringList files = widgets::exportFigure(*f, dir, opt, error);
+        if (files.isEmpty()) return {};
+        all << files;
+    }
+    return all;
+}
+
+void MainWindow::exportCurrentFigure() {
+    widgets::ExportableFigure* fig =
+        m_tabs->currentIndex() == 1
+            ? static_cast<widgets::ExportableFigure*>(m_alignmentPage->matrix())
+        : m_tabs->currentIndex() == 2
+            ? static_cast<widgets::ExportableFigure*>(m_state->stateMap())
+            : static_cast<widgets::ExportableFigure*>(m_attention->linked());
+    const QString dir =
+        QFileDialog::getExistingDirectory(this, tr("Export %1 into folder").arg(fig->figureName()));
+    if (dir.isEmpty()) return;
+    widgets::ExportOptions opt;
+    opt.provenance = provenance();
+    QString error;
+    const QStringList files = widgets::exportFigure(*fig, dir, opt, &error);
+    if (files.isEmpty()) {
+        QMessageBox::warning(this, tr("Export failed"), error);
+    } else {
+        m_status->setText(tr("Exported %1 files to %2").arg(files.size()).arg(dir));
+    }
+}
+
+void MainWindow::exportAllDialog() {
+    const QString dir =
+        QFileDialog::getExistingDirectory(this, tr("Export all figures into folder"));
+    if (dir.isEmpty()) return;
+    QString error;
+    const QStringList files = exportAllFigures(dir, &error);
+    if (files.isEmpty()) {
+        QMessageBox::warning(this, tr("Export failed"), error);
+    } else {
+        m_status->setText(tr("Exported %1 files to %2").arg(files.size()).arg(dir));
+    }
+}
+
+QJsonObject MainWindow::sessionJson() const {
+    const Selection s = m_attention->selection();
+    QJsonObject o;
+    o.insert(QStringLiteral("format"), QStringLiteral("dxl-studio-session"));
+    o.insert(QStringLiteral("version"), 1);
+    o.insert(QStringLiteral("teacher"), QString::fromStdString(m_models.teacher.dir));
+    o.insert(QStringLiteral("student"), QString::fromStdString(m_models.student.dir));
+    o.insert(QStringLiteral("input"), m_attention->input());
+    o.insert(QStringLiteral("teacher_layer"), s.teacherLayer);
+    o.insert(QStringLiteral("teacher_head"), s.teacherHead);
+    o.insert(QStringLiteral("student_block"), s.studentBlock);
+    o.insert(QStringLiteral("student_head"), s.studentHead);
+    o.insert(QStringLiteral("norm"), QString::fromLatin1(normKey(s.norm)));
+    o.insert(QStringLiteral("color_scale"), s.scale);
+    o.insert(QStringLiteral("shared_color_range"), s.sharedRange);
+    o.insert(QStringLiteral("token"), s.token);
+    o.insert(QStringLiteral("tab"), m_tabs->currentIndex());
+    o.insert(QStringLiteral("alignment_metric"), m_alignmentPage->metric());
+    const auto* pane = m_attention->linked()->teacherPane();
+    o.insert(QStringLiteral("zoom_x"),
+             QJsonArray{pane->viewRangeX().lower, pane->viewRangeX().upper});
+    o.insert(QStringLiteral("zoom_y"),
+             QJsonArray{pane->viewRangeY().lower, pane->viewRangeY().upper});
+    o.insert(QStringLiteral("state_t"), m_state->t());
+    o.insert(QStringLiteral("window_geometry"), QString::fromLatin1(saveGeometry().toBase64()));
+    o.insert(QStringLiteral("window_state"), QString::fromLatin1(saveState().toBase64()));
+    return o;
+}
+
+void MainWindow::restoreSession(const QJsonObject& o) {
+    Selection s;
+    s.teacherLayer = o.value(QStringLiteral("teacher_layer")).toInt();
+    s.teacherHead = o.value(QStringLiteral("teacher_head")).toInt();
+    s.studentBlock = o.value(QStringLiteral("student_block")).toInt();
+    s.studentHead = o.value(QStringLiteral("student_head")).toInt();
+    s.norm = normFromKey(o.value(QStringLiteral("norm")).toString().toStdString());
+    s.scale = o.value(QStringLiteral("color_scale")).toInt();
+    s.sharedRange = o.value(QStringLiteral("shared_color_range")).toBool(true);
+    m_attention->setSelection(s);
+    m_tabs->setCurrentIndex(o.value(QStringLiteral("tab")).toInt());
+    m_alignmentPage->setMetric(
+        o.value(QStringLiteral("alignment_metric")).toString(QStringLiteral("js")));
+    restoreGeometry(
+        QByteArray::fromBase64(o.value(QStringLiteral("window_geometry")).toString().toLatin1()));
+    restoreState(
+        QByteArray::fromBase64(o.value(QStringLiteral("window_state")).toString().toLatin1()));
+    const QJsonArray zx = o.value(QStringLiteral("zoom_x")).toArray(),
+                     zy = o.value(QStringLiteral("zoom_y")).toArray();
+    if (zx.size() == 2 && zy.size() == 2) {
+        m_attention->linked()->teacherPane()->setViewRange(
+            QCPRange(zx[0].toDouble(), zx[1].toDouble()),
+            QCPRange(zy[0].toDouble(), zy[1].toDouble()));
+        m_attention->linked()->studentPane()->setViewRange(
+            QCPRange(zx[0].toDouble(), zx[1].toDouble()),
+            QCPRange(zy[0].toDouble(), zy[1].toDouble()));
+        m_attention->linked()->differencePane()->setViewRange(
+            QCPRange(zx[0].toDouble(), zx[1].toDouble()),
+            QCPRange(zy[0].toDouble(), zy[1].toDouble()));
+    }
+}
+
+bool MainWindow::saveSession(const QString& path) {
+    QFile f(path);
+    if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate)) return false;
+    return f.write(QJsonDocument(sessionJson()).toJson()) > 0;
+}
+
+bool MainWindow::loadSession(const QString& path) {
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly)) return false;
+    const QJsonObject o = QJsonDocument::fromJson(f.readAll()).object();
+    if (o.value(QStringLiteral("format")).toString() != QStringLiteral("dxl-studio-session"))
+        return false;
+    m_pendingSession = o;
+    openModels(o.value(QStringLiteral("teacher")).toString(),
+               o.value(QStringLiteral("student")).toString(),
+               o.value(QStringLiteral("input")).toString());
+    return true;
+}
+
+}  // namespace dxl::studio

@@ -1,0 +1,108 @@
+// MainWindow: composes the pages (Inspect, Alignment, Recurrent state) and the Heads dock, owns
+// the compute thread, keeps the current selection, and handles the File menu (open models,
+// recent files, export figure / all figures, session save/restore) and error dialogs. It holds
+// no view logic of its own (STYLE.md 4: no god window).
+#pragma once
+
+#include <QJsonObject>
+#include <QMainWindow>
+#include <QThread>
+
+#include "app/studio/studio_types.h"
+
+class QTabWidget;
+class QLabel;
+
+namespace dxl::widgets {
+class ExportableFigure;
+}
+
+namespace dxl::studio {
+
+class AttentionPage;
+class AlignmentPage;
+class StatePage;
+class HeadsDock;
+class ComputeWorker;
+
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+  public:
+    explicit MainWindow(QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    // Loads the models and runs `input` once they are loaded.
+    void openModels(const QString& teacherDir, const QString& studentDir, const QString& input);
+    // Exports every figure into dir (PNG/PDF/SVG/CSV/JSON + provenance). Returns the files.
+    QStringList exportAllFigures(const QString& dir, QString* error = nullptr);
+    QList<widgets::ExportableFigure*> figures() const;
+    // True once maps, alignment and state for the current input have arrived.
+    bool resultsComplete() const { return m_received == 0x7; }
+
+    QJsonObject sessionJson() const;
+    void restoreSession(const QJsonObject& session);
+    bool saveSession(const QString& path);
+    bool loadSession(const QString& path);
+
+    AttentionPage* attentionPage() const { return m_attention; }
+    AlignmentPage* alignmentPage() const { return m_alignmentPage; }
+    StatePage* statePage() const { return m_state; }
+    HeadsDock* headsDock() const { return m_heads; }
+    QTabWidget* tabs() const { return m_tabs; }
+    // Last error shown (dialogs are suppressed when headless).
+    QString lastError() const { return m_lastError; }
+    void setHeadless(bool headless) { m_headless = headless; }
+
+  signals:
+    void resultsCompleted();
+    // New maps are on screen (after every selection change that reached the worker).
+    void mapsShown();
+    void errorShown(const QString& message);
+    // Queued requests to the worker (never direct calls across threads).
+    void loadRequested(const QString& teacherDir, const QString& studentDir);
+    void runRequested(const QString& input, int norm);
+    void mapsRequested(int tl, int th, int sb, int sh, int norm, quint64 job);
+    void alignmentRequested(const QString& metric, int norm);
+    void stateRequested(int block, int head, int t, const QString& quantity, quint64 job);
+
+  private:
+    void buildMenus();
+    void onModelsLoaded(const ModelsLoaded& models);
+    void onInspectReady(const InspectSummary& summary);
+    void onMapsReady(const MapsResult& maps, quint64 job);
+    void onStateReady(const StateResult& state, quint64 job);
+    void showMatchScores(const AlignmentResult& result);
+    void onFailed(const ErrorInfo& error);
+    void requestMaps();
+    void requestAlignment();
+    void requestState();
+    void rerun();
+    void openModelDialog();
+    void exportCurrentFigure();
+    void exportAllDialog();
+    void addRecent(const QString& entry);
+    void rebuildRecentMenu();
+    QJsonObject provenance() const;
+    void markReceived(int bit);
+
+    QThread m_thread;
+    ComputeWorker* m_worker = nullptr;
+    QTabWidget* m_tabs = nullptr;
+    AttentionPage* m_attention = nullptr;
+    AlignmentPage* m_alignmentPage = nullptr;
+    StatePage* m_state = nullptr;
+    HeadsDock* m_heads = nullptr;
+    QLabel* m_status = nullptr;
+    QString m_statusText;  // shown when the worker is idle
+    QMenu* m_recentMenu = nullptr;
+    ModelsLoaded m_models;
+    InspectSummary m_summary;
+    QString m_pendingInput;
+    quint64 m_mapsJob = 0, m_stateJob = 0;
+    int m_received = 0;
+    bool m_headless = false;
+    QString m_lastError;
+    QJsonObject m_pendingSession;
+};
+
+}  // namespace dxl::studio

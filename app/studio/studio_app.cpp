@@ -1,0 +1,152 @@
+// dxl-studio start-up: options, default models and input, headless export, scripted walkthrough.
+#include "app/studio/studio_app.h"
+
+#include <QApplication>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QTextStream>
+#include <cstdio>
+
+#include "app/studio/main_window.h"
+#include "app/studio/walkthrough.h"
+
+namespace dxl::studio {
+
+QString studioUsage() {
+    return QStringLiteral(
+        "usage: dxl-studio [--data-dir DIR] [--teacher DIR] [--student DIR] [--tokens IDS|TEXT]\n"
+        "                  [--session FILE] [--export all --out DIR] [--walkthrough DIR]\n"
+        "  Defaults: DATA/models/tiny-teacher, DATA/models/tiny-student, "
+        "DATA/inputs/default_tokens.txt\n"
+        "  --export all --out DIR  render every figure (PNG/PDF/SVG + CSV/JSON + provenance) and "
+        "exit\n"
+        "  --walkthrough DIR       scripted tour that saves screenshots into DIR, then exits\n");
+}
+
+StudioOptions parseStudioOptions(const QStringList& args) {
+    StudioOptions o;
+    for (int i = 1; i < args.size(); ++i) {
+        const QString& a = args[i];
+        auto value = [&](QString* out) {
+            if (i + 1 >= args.size()) {
+                o.error = QStringLiteral("%1: expected a value; see --help").arg(a);
+                return;
+            }
+            *out = args[++i];
+        };
+        if (a == QStringLiteral("--help") || a == QStringLiteral("-h"))
+            o.help = true;
+        else if (a == QStringLiteral("--data-dir"))
+            value(&o.dataDir);
+        else if (a == QStringLiteral("--teacher"))
+            value(&o.teacher);
+        else if (a == QStringLiteral("--student"))
+            value(&o.student);
+        else if (a == QStringLiteral("--tokens"))
+            value(&o.tokens);
+        else if (a == QStringLiteral("--session"))
+            value(&o.session);
+        else if (a == QStringLiteral("--export"))
+            value(&o.exportSpec);
+        else if (a == QStringLiteral("--out"))
+            value(&o.outDir);
+        else if (a == QStringLiteral("--walkthrough"))
+            value(&o.walkthroughDir);
+        else
+            o.error = QStringLiteral("unknown option %1; see --help").arg(a);
+        if (!o.error.isEmpty()) break;
+    }
+    if (o.error.isEmpty() && !o.exportSpec.isEmpty() && o.exportSpec != QStringLiteral("all")) {
+        o.error = QStringLiteral("--export: expected 'all', but got '%1'").arg(o.exportSpec);
+    }
+    if (o.error.isEmpty() && !o.exportSpec.isEmpty() && o.outDir.isEmpty())
+        o.error = QStringLiteral("--export needs --out DIR");
+    return o;
+}
+
+QString findDataDir(const QString& hint) {
+    QStringList candidates;
+    if (!hint.isEmpty()) candidates << hint;
+    const QString exe = QCoreApplication::applicationDirPath();
+    candidates << exe + QStringLiteral("/data") << exe + QStringLiteral("/../data")
+               << exe + QStringLiteral("/../../data") << exe + QStringLiteral("/../../../data")
+               << QStringLiteral(DXL_SOURCE_DIR "/data");
+    for (const QString& c : candidates) {
+        if (QFileInfo::exists(c + QStringLiteral("/models/tiny-teacher/config.json")))
+            return QDir(c).canonicalPath();
+    }
+    return hint;
+}
+
+namespace {
+
+QString readDefaultTokens(const QString& dataDir) {
+    QFile f(dataDir + QStringLiteral("/inputs/default_tokens.txt"));
+    if (!f.open(QIODevice::ReadOnly | QIODevice::Text)) return QStringLiteral("0,1,2,3");
+    return QString::fromUtf8(f.readAll()).trimmed();
+}
+
+}  // namespace
+
+int runStudio(const StudioOptions& options) {
+    QTextStream err(stderr);
+    if (options.help) {
+        QTextStream(stdout) << studioUsage();
+        return 0;
+    }
+    if (!options.error.isEmpty()) {
+        err << "dxl-studio: " << options.error << "\n" << studioUsage();
+        return 2;
+    }
+    const QString data = findDataDir(options.dataDir);
+    const QString teacher =
+        options.teacher.isEmpty() ? data + QStringLiteral("/models/tiny-teacher") : options.teacher;
+    const QString student =
+        options.student.isEmpty() ? data + QStringLiteral("/models/tiny-student") : options.student;
+    const QString tokens = options.tokens.isEmpty() ? readDefaultTokens(data) : options.tokens;
+    const bool headless = !options.exportSpec.isEmpty();
+
+    MainWindow w;
+    w.setHeadless(headless || !options.walkthroughDir.isEmpty());
+    int code = 0;
+    if (headless) {
+        QObject::connect(&w, &MainWindow::resultsCompleted, &w, [&w, &options, &code] {
+            QString error;
+            const QStringList files = w.exportAllFigures(options.outDir, &error);
+            for (const QString& f : files) {  // every file decodes and is not blank
+                QString why;
+                if (error.isEmpty() && !checkExportedFile(f, &why)) error = why;
+            }
+            if (files.isEmpty() || !error.isEmpty()) {
+                QTextStream(stderr) << "dxl-studio: export failed: " << error << "\n";
+                code = 3;
+            } else {
+                QTextStream(stdout)
+                    << "exported " << files.size() << " files to " << options.outDir << "\n";
+            }
+            QApplication::exit(code);
+        });
+        QObject::connect(&w, &MainWindow::errorShown, &w, [](const QString& message) {
+            QTextStream(stderr) << "dxl-studio: " << message << "\n";
+            QApplication::exit(4);
+        });
+        w.resize(1500, 900);
+        w.show();  // laid out (offscreen) so the figures have their on-screen sizes
+    } else {
+        if (!options.walkthroughDir.isEmpty()) startWalkthrough(w, options.walkthroughDir);
+        w.show();
+    }
+    if (!options.session.isEmpty()) {
+        if (!w.loadSession(options.session)) {
+            err << "dxl-studio: " << options.session << " is not a dxl-studio session file\n";
+            return 2;
+        }
+    } else {
+        w.openModels(teacher, student, tokens);
+    }
+    const int rc = QApplication::exec();
+    return code != 0 ? code : rc;
+}
+
+}  // namespace dxl::studio

@@ -1,0 +1,26 @@
+// Command line and start-up of dxl-studio, kept out of main.cpp so tests can drive it:
+//   dxl-studio [--data-dir DIR] [--teacher DIR] [--student DIR] [--tokens "1,2,3"] [--session FILE]
+//              [--export all --out DIR] [--walkthrough DIR]
+// --export renders every figure headless (use QT_QPA_PLATFORM=offscreen) and exits;
+// --walkthrough runs the scripted tour (defaults -> switch heads -> alignment -> export all),
+// saving screenshots into DIR.
+#pragma once
+
+#include <QString>
+
+namespace dxl::studio {
+
+struct StudioOptions {
+    QString dataDir, teacher, student, tokens, session, exportSpec, outDir, walkthroughDir;
+    bool help = false;
+    QString error;  // non-empty: bad command line
+};
+
+StudioOptions parseStudioOptions(const QStringList& args);
+QString studioUsage();
+// data/ next to the executable, in the source tree, or from --data-dir.
+QString findDataDir(const QString& hint);
+// Runs the application (QApplication must exist). Returns the exit code.
+int runStudio(const StudioOptions& options);
+
+}  // namespace dxl::studio

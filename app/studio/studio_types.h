@@ -1,0 +1,72 @@
+// Value types the compute worker sends to the GUI through queued signals. Torch- and Qt-free, so
+// the torch TU (inspect_engine.cpp) never sees Qt's `emit` macro; the Q_DECLARE_METATYPEs live in
+// compute_worker.h and the types are registered in compute_worker.cpp.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/base/value_types.h"
+
+namespace dxl::studio {
+
+// Student normalisations offered in the UI (mlstm::AttnNorm + gate-only).
+enum class StudentNorm { Raw, AbsRow, ReluRow, MinMax, GateOnly };
+const char* normName(StudentNorm n);              // "raw signed", "|A| row-normalised", ...
+const char* normKey(StudentNorm n);               // "raw", "abs_row", ...
+StudentNorm normFromKey(const std::string& key);  // unknown -> AbsRow
+
+struct ModelSummary {
+    std::string dir, architecture, family;
+    int layers = 0, heads = 0, vocab = 0, context = 0;
+    std::vector<std::string> blockTypes;  // per layer/block
+    bool hasTokenizer = false;
+};
+
+struct ModelsLoaded {
+    ModelSummary teacher, student;
+};
+
+// Everything about one input that is cheap to send whole.
+struct InspectSummary {
+    TokenList tokens;
+    std::vector<double> klPerToken;                         // (T) KL(teacher || student) in nats
+    std::vector<std::vector<Prediction>> teacherTopK;       // (T, k)
+    std::vector<std::vector<Prediction>> studentTopK;       // (T, k)
+    std::vector<HeatmapData> teacherThumbs, studentThumbs;  // layer-major, <= 48 x 48 each
+    std::vector<HeadMetrics> metrics;                       // teacher and student heads
+    StudentNorm norm = StudentNorm::AbsRow;
+};
+
+struct MapsResult {
+    int teacherLayer = 0, teacherHead = 0, studentBlock = 0, studentHead = 0;
+    StudentNorm norm = StudentNorm::AbsRow;
+    HeatmapData teacher, student;  // (T, T)
+};
+
+struct AlignmentResult {
+    std::string metric;
+    bool similarity = true;
+    HeatmapData scores;  // (teacher heads, student heads)
+    std::vector<std::string> teacherLabels, studentLabels;
+    std::vector<std::pair<int, int>> matches;
+    std::vector<std::pair<int, int>> teacherHeads, studentHeads;  // index -> (layer, head)
+};
+
+struct StateResult {
+    int block = 0, head = 0, t = 0;
+    std::string blockType;      // "mlstm" or "slstm"
+    HeatmapData c;              // mLSTM: C_t (Dh, Dh); sLSTM: the chosen state over (T, D)
+    std::vector<Series> norms;  // ||C_t||_F and effective rank over t
+    std::vector<Series> gates;  // i pre-activation, f = sigmoid, stabiliser m
+};
+
+struct ErrorInfo {
+    int kind = 0;          // dxl::ErrorKind value (0 = unknown std::exception)
+    std::string kindName;  // "IoError", ...
+    std::string message;
+    std::string action;  // what was being done, e.g. "loading the teacher"
+};
+
+}  // namespace dxl::studio

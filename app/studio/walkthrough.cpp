@@ -1,0 +1,203 @@
+// The scripted walkthrough: a small state machine driven by the main window's signals.
+#include "app/studio/walkthrough.h"
+
+#include <QApplication>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonDocument>
+#include <QSet>
+#include <QTabWidget>
+#include <QTextStream>
+#include <QTimer>
+#include <functional>
+#include <memory>
+
+#include "app/studio/alignment_page.h"
+#include "app/studio/attention_page.h"
+#include "app/studio/main_window.h"
+#include "app/studio/state_page.h"
+#include "widgets/alignment_matrix.h"
+
+namespace dxl::studio {
+
+namespace {
+constexpr int kMinScreenshotColours = 64;  // a laid-out window with heatmaps has thousands
+constexpr int kMinFigureColours = 16;      // a figure with a colour scale has hundreds
+}  // namespace
+
+int distinctColours(const QImage& image, int cap) {
+    const QImage img = image.convertToFormat(QImage::Format_ARGB32);
+    QSet<QRgb> seen;
+    for (int y = 0; y < img.height(); ++y) {
+        const auto* line = reinterpret_cast<const QRgb*>(img.constScanLine(y));
+        for (int x = 0; x < img.width(); ++x) {
+            seen.insert(line[x]);
+            if (seen.size() >= cap) return cap;
+        }
+    }
+    return static_cast<int>(seen.size());
+}
+
+bool checkExportedFile(const QString& path, QString* why) {
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly)) {
+        *why = QStringLiteral("%1: cannot be read").arg(path);
+        return false;
+    }
+    const QByteArray bytes = f.readAll();
+    const QString ext = QFileInfo(path).suffix().toLower();
+    if (ext == QStringLiteral("png")) {
+        static const QByteArray kSignature("\x89PNG\r\n\x1a\n", 8);
+        QImage img;
+        if (!bytes.startsWith(kSignature) || !img.loadFromData(bytes, "PNG")) {
+            *why = QStringLiteral("%1: not a valid PNG").arg(path);
+            return false;
+        }
+        const int colours = distinctColours(img, kMinFigureColours);
+        if (colours < kMinFigureColours) {
+            *why = QStringLiteral("%1: looks blank (%2 distinct colours)").arg(path).arg(colours);
+            return false;
+        }
+    } else if (ext == QStringLiteral("pdf")) {
+        if (!bytes.startsWith("%PDF-") || !bytes.trimmed().endsWith("%%EOF")) {
+            *why = QStringLiteral("%1: not a complete PDF").arg(path);
+            return false;
+        }
+    } else if (ext == QStringLiteral("svg")) {
+        if (!bytes.contains("<svg") || !bytes.trimmed().endsWith("</svg>")) {
+            *why = QStringLiteral("%1: not a complete SVG").arg(path);
+            return false;
+        }
+    } else if (ext == QStringLiteral("json")) {
+        QJsonParseError error{};
+        if (QJsonDocument::fromJson(bytes, &error).isNull()) {
+            *why = QStringLiteral("%1: invalid JSON (%2)").arg(path, error.errorString());
+            return false;
+        }
+    } else if (ext == QStringLiteral("csv")) {
+        if (bytes.count('\n') < 2) {
+            *why = QStringLiteral("%1: a CSV with fewer than two lines").arg(path);
+            return false;
+        }
+    }
+    return true;
+}
+
+void startWalkthrough(MainWindow& w, const QString& dir, int timeoutMs) {
+    struct State {
+        int step = 0;
+        bool waitingForMaps = false;
+        bool done = false;
+        QStringList failures;
+        std::function<void()> advance;
+    };
+    auto st = std::make_shared<State>();
+    QDir().mkpath(dir);
+
+    auto shoot = [&w, dir, st](const QString& name) {
+        const QString path = QDir(dir).filePath(name);
+        const QImage image = w.grab().toImage();
+        const int colours = distinctColours(image, kMinScreenshotColours);
+        if (!image.save(path, "PNG")) {
+            st->failures << QStringLiteral("%1: could not be written").arg(path);
+        } else if (colours < kMinScreenshotColours) {
+            st->failures
+                << QStringLiteral("%1: looks blank (%2 distinct colours)").arg(path).arg(colours);
+        }
+        QTextStream(stdout) << "walkthrough: " << name << " (" << image.width() << "x"
+                            << image.height() << ")\n";
+    };
+    auto finish = [&w, st](int code) {
+        if (st->done) return;
+        st->done = true;
+        for (const QString& f : st->failures)
+            QTextStream(stderr) << "walkthrough: FAILED " << f << "\n";
+        if (code == 0 && !st->failures.isEmpty()) code = 1;
+        QTextStream(stdout) << "walkthrough: " << (code == 0 ? "passed" : "failed") << "\n";
+        Q_UNUSED(w);
+        QApplication::exit(code);
+    };
+    auto later = [&w, st](int ms) { QTimer::singleShot(ms, &w, [st] { st->advance(); }); };
+    auto waitForMaps = [st] { st->waitingForMaps = true; };
+
+    st->advance = [&w, dir, st, shoot, finish, later, waitForMaps] {
+        switch (st->step++) {
+            case 0:  // defaults loaded: teacher | student | difference on screen
+                shoot(QStringLiteral("01_inspect_defaults.png"));
+                w.attentionPage()->stepTeacherHead(1);  // what Ctrl+Right does
+                w.attentionPage()->stepStudentHead(2);  // what Alt+Right (twice) does
+                waitForMaps();
+                break;
+            case 1: {
+                const Selection s = w.attentionPage()->selection();
+                if (s.teacherHead != 1 || s.studentHead != 2)
+                    st->failures << QStringLiteral("switching heads: selection is T H%1, S H%2")
+                                        .arg(s.teacherHead)
+                                        .arg(s.studentHead);
+                shoot(QStringLiteral("02_switched_heads.png"));
+                w.tabs()->setCurrentWidget(w.alignmentPage());
+                later(400);
+                break;
+            }
+            case 2: {
+                shoot(QStringLiteral("03_alignment_matrix.png"));
+                const auto& matches = w.alignmentPage()->matrix()->matches();
+                if (matches.empty()) {
+                    st->failures << QStringLiteral("alignment: no Hungarian matches");
+                    later(100);
+                    break;
+                }
+                // Click the first matched cell: opens that pair in the linked heatmaps.
+                emit w.alignmentPage()->matrix()->cellClicked(matches.front().first,
+                                                              matches.front().second);
+                waitForMaps();
+                break;
+            }
+            case 3:
+                if (w.tabs()->currentWidget() != w.attentionPage())
+                    st->failures << QStringLiteral("alignment click did not open the Inspect page");
+                shoot(QStringLiteral("04_matched_pair.png"));
+                w.tabs()->setCurrentWidget(w.statePage());
+                later(400);
+                break;
+            case 4: {
+                shoot(QStringLiteral("05_recurrent_state.png"));
+                w.tabs()->setCurrentWidget(w.attentionPage());
+                QString error;
+                const QString exportDir = QDir(dir).filePath(QStringLiteral("export"));
+                const QStringList files = w.exportAllFigures(exportDir, &error);
+                if (files.isEmpty()) st->failures << QStringLiteral("export all: %1").arg(error);
+                for (const QString& f : files) {
+                    QString why;
+                    if (!checkExportedFile(f, &why)) st->failures << why;
+                }
+                QTextStream(stdout) << "walkthrough: exported and checked " << files.size()
+                                    << " files in " << exportDir << "\n";
+                finish(0);
+                break;
+            }
+            default:
+                break;
+        }
+    };
+    QObject::connect(&w, &MainWindow::resultsCompleted, &w, [st, later] {
+        if (st->step == 0) later(300);
+    });
+    QObject::connect(&w, &MainWindow::mapsShown, &w, [st, later] {
+        if (!st->waitingForMaps) return;
+        st->waitingForMaps = false;
+        later(300);  // let the coalesced tick relabelling run
+    });
+    QObject::connect(&w, &MainWindow::errorShown, &w, [st, finish](const QString& message) {
+        st->failures << QStringLiteral("core error: %1").arg(message);
+        finish(1);
+    });
+    QTimer::singleShot(timeoutMs, &w, [st, finish] {
+        st->failures << QStringLiteral("timed out at step %1").arg(st->step);
+        finish(5);
+    });
+    QTextStream(stdout) << "walkthrough: screenshots into " << dir << "\n";
+}
+
+}  // namespace dxl::studio

@@ -1,0 +1,26 @@
+// The scripted walkthrough (dxl-studio --walkthrough DIR): start on the defaults -> switch heads
+// -> open the alignment matrix -> open a Hungarian-matched pair from it -> recurrent state ->
+// export all figures. Each step waits for the worker's results, saves a screenshot into DIR and
+// checks that it is not blank; the exported files are checked too (PNG decodes and is not
+// blank, PDF/SVG/JSON/CSV well-formed). Used by the tests/studio ctest and for docs/screenshots.
+#pragma once
+
+#include <QImage>
+#include <QString>
+#include <QStringList>
+
+namespace dxl::studio {
+
+class MainWindow;
+
+// Number of distinct colours in image, counting up to `cap` (then returns cap).
+int distinctColours(const QImage& image, int cap = 4096);
+
+// Checks one exported file by its extension; false and *why when it is missing or invalid.
+bool checkExportedFile(const QString& path, QString* why);
+
+// Installs the tour on w (call before the models are opened). The application exits with 0 when
+// every step and check passed, 1 on a failed check or a core error, 5 on a time-out.
+void startWalkthrough(MainWindow& w, const QString& dir, int timeoutMs = 180000);
+
+}  // namespace dxl::studio

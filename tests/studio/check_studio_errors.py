@@ -1,0 +1,73 @@
+"""dxl-studio must report bad input as an error and exit cleanly, never crash (issue 6 Quality).
+
+usage: check_studio_errors.py DXL_STUDIO MODELS_DIR SCRATCH
+
+Runs the headless export (QT_QPA_PLATFORM=offscreen) on: a folder that holds no model, a teacher
+whose model.safetensors is truncated, a student whose config.json is not JSON, and token ids
+outside the vocabulary. Each must exit with code 4 (a core error reached the error handler)
+and print the error class and the offending path; a signal (negative return code) fails.
+"""
+import os
+import shutil
+import subprocess
+import sys
+
+
+def run(studio, args, scratch):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    out = os.path.join(scratch, "out")
+    proc = subprocess.run([studio, *args, "--export", "all", "--out", out], env=env,
+                          capture_output=True, text=True, timeout=240)
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def main():
+    studio, models, scratch = sys.argv[1:4]
+    shutil.rmtree(scratch, ignore_errors=True)
+    os.makedirs(scratch)
+    teacher = os.path.join(models, "tiny-teacher")
+    student = os.path.join(models, "tiny-student")
+
+    empty = os.path.join(scratch, "not_a_model")
+    os.makedirs(empty)
+    with open(os.path.join(empty, "notes.txt"), "w") as f:
+        f.write("no model here\n")
+
+    truncated = os.path.join(scratch, "truncated_teacher")
+    shutil.copytree(teacher, truncated)
+    weights = os.path.join(truncated, "model.safetensors")
+    size = os.path.getsize(weights)
+    with open(weights, "r+b") as f:
+        f.truncate(size // 2)
+
+    bad_config = os.path.join(scratch, "bad_config_student")
+    shutil.copytree(student, bad_config)
+    with open(os.path.join(bad_config, "config.json"), "w") as f:
+        f.write("{ this is not json")
+
+    cases = [
+        ("folder without a model", ["--teacher", empty], [empty]),
+        ("truncated safetensors", ["--teacher", truncated], ["model.safetensors"]),
+        ("config.json not JSON", ["--student", bad_config], ["config.json"]),
+        ("token id outside the vocabulary", ["--tokens", "1,2,100000"], ["100000", "value error"]),
+    ]
+    failures = 0
+    for name, args, needles in cases:
+        code, text = run(studio, args, scratch)
+        ok = code == 4 and all(n in text for n in needles)
+        print(f"{'ok  ' if ok else 'FAIL'} {name}: exit {code}: {text.strip().splitlines()[-1:]}")
+        if not ok:
+            failures += 1
+            print(text)
+    # The good case still exports after the failures (no state left behind).
+    code, text = run(studio, [], scratch)
+    if code != 0:
+        failures += 1
+        print(f"FAIL defaults: exit {code}\n{text}")
+    else:
+        print("ok   defaults export")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

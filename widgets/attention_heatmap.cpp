@@ -1,0 +1,453 @@
+// AttentionHeatmap: QCPColorMap view with LOD windows, thinned token ticks and hover tooltips.
+#include "widgets/attention_heatmap.h"
+
+#include <QJsonArray>
+#include <QToolTip>
+#include <QVBoxLayout>
+#include <QtConcurrent/QtConcurrentRun>
+#include <cmath>
+#include <limits>
+
+namespace dxl::widgets {
+
+namespace {
+
+QString tokenAxisLabel(const TokenList& tokens, int i) {
+    QString text = QString::fromStdString(tokens.label(i));
+    if (text.isEmpty()) return QString::number(i);  // no tokens (e.g. state dimensions): index
+    text.replace(QLatin1Char('\n'), QStringLiteral("\\n"));
+    text.replace(QLatin1Char('\t'), QStringLiteral("\\t"));
+    text.replace(QLatin1Char(' '), QChar(0x2423));  // visible space: "␣"
+    if (text.size() > 12) text = text.left(11) + QChar(0x2026);
+    return QStringLiteral("%1 (%2)").arg(text).arg(i);
+}
+
+// Smallest step in 1, 2, 5, 10, 20, 50, ... with step * pixelsPerCell >= needed.
+int niceStep(double pixelsPerCell, double needed) {
+    if (pixelsPerCell <= 0) return 1;
+    const double raw = needed / pixelsPerCell;
+    for (int base = 1;; base *= 10) {
+        for (int m : {1, 2, 5}) {
+            if (base * m >= raw) return base * m;
+        }
+        if (base > 100000000) return base;
+    }
+}
+
+}  // namespace
+
+AttentionHeatmap::AttentionHeatmap(QWidget* parent)
+    : QWidget(parent), m_data(std::make_shared<HeatmapData>()) {
+    auto* layout = new QVBoxLayout(this);
+    layout->setContentsMargins(0, 0, 0, 0);
+    m_plot = new QCustomPlot(this);
+    m_plot->setMinimumSize(160, 160);
+    layout->addWidget(m_plot);
+
+    m_plot->plotLayout()->insertRow(0);
+    m_title = new QCPTextElement(m_plot, QString(), QFont(font().family(), 10, QFont::Bold));
+    m_plot->plotLayout()->addElement(0, 0, m_title);
+
+    m_map = new QCPColorMap(m_plot->xAxis, m_plot->yAxis);
+    m_map->setInterpolate(false);
+    m_map->setTightBoundary(false);
+    m_colorScale = new QCPColorScale(m_plot);
+    m_plot->plotLayout()->addElement(1, 1, m_colorScale);
+    m_colorScale->setType(QCPAxis::atRight);
+    m_colorScale->setBarWidth(12);
+    m_map->setColorScale(m_colorScale);
+    auto* group = new QCPMarginGroup(m_plot);
+    m_plot->axisRect()->setMarginGroup(QCP::msBottom | QCP::msTop, group);
+    m_colorScale->setMarginGroup(QCP::msBottom | QCP::msTop, group);
+    m_plot->axisRect()->setBackground(QBrush(QColor(225, 225, 225), Qt::SolidPattern));
+
+    m_xTicker = QSharedPointer<QCPAxisTickerText>::create();
+    m_yTicker = QSharedPointer<QCPAxisTickerText>::create();
+    m_plot->xAxis->setTicker(m_xTicker);
+    m_plot->yAxis->setTicker(m_yTicker);
+    m_plot->xAxis->setTickLabelRotation(-90);
+    m_plot->yAxis->setRangeReversed(true);  // query 0 at the top, as in every attention figure
+    m_plot->xAxis->setLabel(QStringLiteral("key token (j)"));
+    m_plot->yAxis->setLabel(QStringLiteral("query token (i)"));
+    QFont tickFont = m_plot->xAxis->tickLabelFont();
+    tickFont.setPointSizeF(7.5);
+    m_plot->xAxis->setTickLabelFont(tickFont);
+    m_plot->yAxis->setTickLabelFont(tickFont);
+    m_plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+    m_plot->setMouseTracking(true);
+
+    m_map->setGradient(makeGradient(m_colormap));
+
+    m_refreshTimer = new QTimer(this);
+    m_refreshTimer->setSingleShot(true);
+    m_refreshTimer->setInterval(15);  // coalesce wheel/drag bursts into one re-crop
+    connect(m_refreshTimer, &QTimer::timeout, this, &AttentionHeatmap::refreshNow);
+
+    connect(m_plot, &QCustomPlot::mouseMove, this, &AttentionHeatmap::onMouseMove);
+    connect(m_plot, &QCustomPlot::mousePress, this, &AttentionHeatmap::onMousePress);
+    connect(m_plot->xAxis, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this,
+            &AttentionHeatmap::onRangeChanged);
+    connect(m_plot->yAxis, qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this,
+            &AttentionHeatmap::onRangeChanged);
+    connect(&m_watcher, &QFutureWatcher<std::shared_ptr<const HeatmapPyramid>>::finished, this,
+            &AttentionHeatmap::onPyramidReady);
+}
+
+AttentionHeatmap::~AttentionHeatmap() {
+    m_watcher.waitForFinished();
+}
+
+void AttentionHeatmap::setMatrix(HeatmapData newData, const TokenList& rowTokens,
+                                 const TokenList& colTokens) {
+    const bool sameShape =
+        newData.rows == m_data->rows && newData.cols == m_data->cols && !m_data->empty();
+    m_rowTokens = rowTokens;
+    m_colTokens = colTokens;
+    if (!m_colormapExplicit) m_colormap = newData.signedValues ? Colormap::RdBu : Colormap::Viridis;
+    m_map->setGradient(makeGradient(m_colormap));
+    m_scale.signedValues = newData.signedValues;
+    m_data = std::make_shared<const HeatmapData>(std::move(newData));
+    m_finiteRange = m_data->finiteRange();  // once per matrix: a T = 4096 scan costs ~10 ms
+    ++m_generation;
+    if (!sameShape) resetView();
+    const long long cells = static_cast<long long>(m_data->rows) * m_data->cols;
+    if (cells <= kSyncCells) {
+        m_pyramid = HeatmapPyramid::build(*m_data);
+        applyWindow();
+        emit lodReady();
+        return;
+    }
+    // Large: build the pyramid off the GUI thread; a newer setMatrix() makes this one stale.
+    auto job = m_data;
+    m_watcher.setFuture(QtConcurrent::run([job] { return HeatmapPyramid::build(*job); }));
+    m_watcher.setProperty("generation", m_generation);
+}
+
+void AttentionHeatmap::onPyramidReady() {
+    if (m_watcher.property("generation").toULongLong() != m_generation) return;  // stale
+    m_pyramid = m_watcher.result();
+    applyWindow();
+    emit lodReady();
+}
+
+void AttentionHeatmap::clear() {
+    m_data = std::make_shared<HeatmapData>();
+    m_finiteRange = {0.0f, 0.0f};
+    m_pyramid.reset();
+    ++m_generation;
+    m_map->data()->clear();
+    m_plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void AttentionHeatmap::setTitle(const QString& title) {
+    m_titleText = title;
+    m_title->setText(title);
+    m_plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void AttentionHeatmap::setAxisTitles(const QString& x, const QString& y) {
+    m_plot->xAxis->setLabel(x);
+    m_plot->yAxis->setLabel(y);
+}
+
+void AttentionHeatmap::setColormap(Colormap map) {
+    m_colormap = map;
+    m_colormapExplicit = true;
+    m_map->setGradient(makeGradient(map));
+    m_plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void AttentionHeatmap::setScaleTransform(const ScaleTransform& scale) {
+    m_scale = scale;
+    m_scale.signedValues = m_data->signedValues;
+    applyWindow();
+}
+
+void AttentionHeatmap::setColorRange(double lo, double hi) {
+    m_autoRange = false;
+    m_rangeLo = lo;
+    m_rangeHi = hi;
+    updateColorScale();
+    m_plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void AttentionHeatmap::setAutoColorRange() {
+    m_autoRange = true;
+    updateColorScale();
+    m_plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+QCPRange AttentionHeatmap::dataRange() const {
+    const auto [lo, hi] = m_finiteRange;
+    return QCPRange(lo, hi);
+}
+
+QCPRange AttentionHeatmap::colorRange() const {
+    if (!m_autoRange) return QCPRange(m_rangeLo, m_rangeHi);
+    QCPRange r = dataRange();
+    if (m_data->signedValues) {
+        const double m = std::max(std::fabs(r.lower), std::fabs(r.upper));
+        return QCPRange(-m, m);
+    }
+    return r;
+}
+
+void AttentionHeatmap::updateColorScale() {
+    const QCPRange r = colorRange();
+    double lo = m_scale.apply(r.lower);
+    double hi = m_scale.apply(r.upper);
+    if (m_scale.scale == ColorScale::Log && !m_data->signedValues) {
+        lo = std::max(lo, std::log10(m_scale.logFloor));
+    }
+    if (!(hi > lo)) hi = lo + 1e-9;
+    m_map->setDataRange(QCPRange(lo, hi));
+    QString label =
+        QString::fromStdString(m_data->quantity.empty() ? std::string("value") : m_data->quantity);
+    if (m_scale.scale != ColorScale::Linear) label += QStringLiteral(" [%1]").arg(m_scale.label());
+    m_colorScale->axis()->setLabel(label);
+}
+
+void AttentionHeatmap::setTooltipProvider(std::function<QString(int, int)> provider) {
+    m_tooltipProvider = std::move(provider);
+}
+
+int AttentionHeatmap::rowRank(int row, int col) const {
+    const HeatmapData& d = *m_data;
+    if (row < 0 || row >= d.rows || col < 0 || col >= d.cols || d.masked(row, col)) return 0;
+    const float v = d.at(row, col);
+    int rank = 1;
+    const int cEnd = d.causal ? std::min(d.cols, row + 1) : d.cols;
+    for (int c = 0; c < cEnd; ++c) {
+        if (!d.masked(row, c) && d.at(row, c) > v) ++rank;
+    }
+    return rank;
+}
+
+QString AttentionHeatmap::defaultTooltip(int row, int col) const {
+    const HeatmapData& d = *m_data;
+    QString text = QStringLiteral("query %1\nkey %2\n")
+                       .arg(tokenAxisLabel(m_rowTokens, row), tokenAxisLabel(m_colTokens, col));
+    if (d.masked(row, col)) return text + QStringLiteral("masked (causal: key after query)");
+    const int cEnd = d.causal ? std::min(d.cols, row + 1) : d.cols;
+    return text + QStringLiteral("value %1\nrow rank %2 of %3")
+                      .arg(static_cast<double>(d.at(row, col)), 0, 'g', 5)
+                      .arg(rowRank(row, col))
+                      .arg(cEnd);
+}
+
+QString AttentionHeatmap::tooltipAt(int row, int col) const {
+    if (row < 0 || col < 0 || row >= m_data->rows || col >= m_data->cols) return QString();
+    return m_tooltipProvider ? m_tooltipProvider(row, col) : defaultTooltip(row, col);
+}
+
+bool AttentionHeatmap::cellAt(const QPoint& pos, int* row, int* col) const {
+    if (m_data->empty() || !m_plot->axisRect()->rect().contains(pos)) return false;
+    const int c = static_cast<int>(std::lround(m_plot->xAxis->pixelToCoord(pos.x())));
+    const int r = static_cast<int>(std::lround(m_plot->yAxis->pixelToCoord(pos.y())));
+    if (r < 0 || c < 0 || r >= m_data->rows || c >= m_data->cols) return false;
+    *row = r;
+    *col = c;
+    return true;
+}
+
+void AttentionHeatmap::onMouseMove(QMouseEvent* event) {
+    int r = 0, c = 0;
+    if (!cellAt(event->pos(), &r, &c)) {
+        QToolTip::hideText();
+        return;
+    }
+    emit cellHovered(r, c);
+    QToolTip::showText(event->globalPosition().toPoint(), tooltipAt(r, c), m_plot);
+}
+
+void AttentionHeatmap::onMousePress(QMouseEvent* event) {
+    int r = 0, c = 0;
+    if (event->button() == Qt::LeftButton && cellAt(event->pos(), &r, &c)) emit cellClicked(r, c);
+}
+
+QCPRange AttentionHeatmap::viewRangeX() const {
+    return m_plot->xAxis->range();
+}
+QCPRange AttentionHeatmap::viewRangeY() const {
+    return m_plot->yAxis->range();
+}
+
+void AttentionHeatmap::setViewRange(const QCPRange& x, const QCPRange& y) {
+    if (m_plot->xAxis->range() == x && m_plot->yAxis->range() == y) return;
+    m_inRangeUpdate = true;
+    m_plot->xAxis->setRange(x);
+    m_plot->yAxis->setRange(y);
+    m_inRangeUpdate = false;
+    m_refreshTimer->start();
+}
+
+void AttentionHeatmap::resetView() {
+    const double cols = std::max(1, m_data->cols), rows = std::max(1, m_data->rows);
+    setViewRange(QCPRange(-0.5, cols - 0.5), QCPRange(-0.5, rows - 0.5));
+}
+
+void AttentionHeatmap::onRangeChanged() {
+    m_refreshTimer->start();
+    if (!m_inRangeUpdate) emit viewRangeChanged(m_plot->xAxis->range(), m_plot->yAxis->range());
+}
+
+void AttentionHeatmap::resizeEvent(QResizeEvent* event) {
+    QWidget::resizeEvent(event);
+    m_refreshTimer->start();
+}
+
+void AttentionHeatmap::refreshNow() {
+    m_refreshTimer->stop();
+    applyWindow();
+}
+
+void AttentionHeatmap::visibleCells(int* r0, int* r1, int* c0, int* c1) const {
+    const QCPRange x = m_plot->xAxis->range(), y = m_plot->yAxis->range();
+    *c0 = std::clamp(static_cast<int>(std::floor(x.lower + 0.5)), 0, std::max(0, m_data->cols - 1));
+    *c1 =
+        std::clamp(static_cast<int>(std::ceil(x.upper - 0.5)), *c0, std::max(0, m_data->cols - 1));
+    *r0 = std::clamp(static_cast<int>(std::floor(y.lower + 0.5)), 0, std::max(0, m_data->rows - 1));
+    *r1 =
+        std::clamp(static_cast<int>(std::ceil(y.upper - 0.5)), *r0, std::max(0, m_data->rows - 1));
+}
+
+void AttentionHeatmap::applyWindow() {
+    updateColorScale();
+    if (!m_pyramid || m_data->empty()) {
+        m_plot->replot(QCustomPlot::rpQueuedReplot);
+        return;
+    }
+    int r0, r1, c0, c1;
+    visibleCells(&r0, &r1, &c0, &c1);
+    const QRect ar = m_plot->axisRect()->rect();
+    const int px = std::max(ar.width(), 64), py = std::max(ar.height(), 64);
+    m_level = m_pyramid->chooseLevel(c1 - c0 + 1, r1 - r0 + 1, px, py);
+    // Crop with a margin of half the view on each side, so small pans need no re-crop.
+    const double mc = 0.5 * (c1 - c0 + 1), mr = 0.5 * (r1 - r0 + 1);
+    const HeatmapPyramid::Window w = m_pyramid->window(m_level, c0 - mc, c1 + mc, r0 - mr, r1 + mr);
+    const double s = m_pyramid->blockSize(m_level);
+    // Level cell k covers full cells [k*s, k*s + s - 1]; its centre is k*s + (s - 1) / 2.
+    const double x0 = (w.col0) * s + (s - 1) / 2, y0 = (w.row0) * s + (s - 1) / 2;
+    QCPColorMapData* md = m_map->data();
+    md->setSize(w.data.cols, w.data.rows);
+    md->setRange(QCPRange(x0, x0 + (w.data.cols - 1) * s),
+                 QCPRange(y0, y0 + (w.data.rows - 1) * s));
+    for (int r = 0; r < w.data.rows; ++r) {
+        for (int c = 0; c < w.data.cols; ++c)
+            md->setCell(c, r, m_scale.apply(w.data.at(r, c)));
+    }
+    updateTicks();
+    m_plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void AttentionHeatmap::updateTicks() {
+    int r0, r1, c0, c1;
+    visibleCells(&r0, &r1, &c0, &c1);
+    const QFontMetrics fm(m_plot->xAxis->tickLabelFont());
+    const double needed = fm.height() + 2.0;
+    const QRect ar = m_plot->axisRect()->rect();
+    const double ppcX = ar.width() / std::max(1e-9, m_plot->xAxis->range().size());
+    const double ppcY = ar.height() / std::max(1e-9, m_plot->yAxis->range().size());
+    const int stepX = niceStep(ppcX, needed), stepY = niceStep(ppcY, needed);
+    QMap<double, QString> xt, yt;
+    for (int c = (c0 / stepX) * stepX; c <= c1; c += stepX)
+        xt.insert(c, tokenAxisLabel(m_colTokens, c));
+    for (int r = (r0 / stepY) * stepY; r <= r1; r += stepY)
+        yt.insert(r, tokenAxisLabel(m_rowTokens, r));
+    m_xTicker->setTicks(xt);
+    m_yTicker->setTicks(yt);
+    m_xTickCount = xt.size();
+}
+
+void AttentionHeatmap::renderFigure(QCPPainter& painter, const QSize& size) {
+    renderInto(painter, QRect(QPoint(0, 0), size));
+}
+
+void AttentionHeatmap::renderInto(QCPPainter& painter, const QRect& rect) {
+    // Tick labels are thinned for the axis length, so lay the plot out at the export size first
+    // (twice: the new labels change the margins), draw, then restore the on-screen layout.
+    const QRect onScreen = m_plot->viewport();
+    auto layoutAt = [this](const QRect& viewport) {
+        m_plot->setViewport(viewport);
+        m_plot->plotLayout()->update(QCPLayoutElement::upPreparation);
+        m_plot->plotLayout()->update(QCPLayoutElement::upMargins);
+        m_plot->plotLayout()->update(QCPLayoutElement::upLayout);
+        updateTicks();
+    };
+    layoutAt(QRect(QPoint(0, 0), rect.size()));
+    layoutAt(QRect(QPoint(0, 0), rect.size()));
+    renderPlot(painter, m_plot, rect);
+    layoutAt(onScreen);
+    m_plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+QString AttentionHeatmap::figureCsv() const {
+    int r0, r1, c0, c1;
+    visibleCells(&r0, &r1, &c0, &c1);
+    if (m_data->empty()) return QString();
+    QStringList rl, cl;
+    HeatmapData crop(r1 - r0 + 1, c1 - c0 + 1);
+    for (int r = r0; r <= r1; ++r) {
+        rl << tokenAxisLabel(m_rowTokens, r);
+        for (int c = c0; c <= c1; ++c) {
+            crop.at(r - r0, c - c0) =
+                m_data->masked(r, c) ? std::numeric_limits<float>::quiet_NaN() : m_data->at(r, c);
+        }
+    }
+    for (int c = c0; c <= c1; ++c)
+        cl << tokenAxisLabel(m_colTokens, c);
+    return matrixCsv(rl, cl, crop.values.data(), crop.rows, crop.cols);
+}
+
+QJsonObject AttentionHeatmap::figureJson() const {
+    int r0, r1, c0, c1;
+    visibleCells(&r0, &r1, &c0, &c1);
+    QJsonObject o;
+    o.insert(QStringLiteral("title"), m_titleText);
+    o.insert(QStringLiteral("quantity"), QString::fromStdString(m_data->quantity));
+    o.insert(QStringLiteral("row0"), r0);
+    o.insert(QStringLiteral("col0"), c0);
+    o.insert(QStringLiteral("rows"), m_data->empty() ? 0 : r1 - r0 + 1);
+    o.insert(QStringLiteral("cols"), m_data->empty() ? 0 : c1 - c0 + 1);
+    o.insert(QStringLiteral("layout"),
+             QStringLiteral("row-major, rows = queries, cols = keys, null = masked"));
+    QJsonArray values, rowIds, colIds;
+    if (!m_data->empty()) {
+        for (int r = r0; r <= r1; ++r) {
+            QJsonArray row;
+            for (int c = c0; c <= c1; ++c) {
+                row.append(m_data->masked(r, c)
+                               ? QJsonValue()
+                               : QJsonValue(static_cast<double>(m_data->at(r, c))));
+            }
+            values.append(row);
+            if (r < m_rowTokens.size())
+                rowIds.append(static_cast<qint64>(m_rowTokens.ids[static_cast<size_t>(r)]));
+        }
+        for (int c = c0; c <= c1; ++c) {
+            if (c < m_colTokens.size())
+                colIds.append(static_cast<qint64>(m_colTokens.ids[static_cast<size_t>(c)]));
+        }
+    }
+    o.insert(QStringLiteral("row_token_ids"), rowIds);
+    o.insert(QStringLiteral("col_token_ids"), colIds);
+    o.insert(QStringLiteral("values"), values);
+    return o;
+}
+
+QJsonObject AttentionHeatmap::figureProvenance() const {
+    QJsonObject o;
+    o.insert(QStringLiteral("title"), m_titleText);
+    o.insert(QStringLiteral("colormap"), colormapName(m_colormap));
+    o.insert(QStringLiteral("color_scale"), m_scale.label());
+    const QCPRange r = colorRange();
+    o.insert(QStringLiteral("color_range"), QJsonArray{r.lower, r.upper});
+    o.insert(QStringLiteral("color_range_mode"),
+             m_autoRange ? QStringLiteral("per pane (auto)") : QStringLiteral("fixed/shared"));
+    o.insert(QStringLiteral("view_x"), QJsonArray{viewRangeX().lower, viewRangeX().upper});
+    o.insert(QStringLiteral("view_y"), QJsonArray{viewRangeY().lower, viewRangeY().upper});
+    o.insert(QStringLiteral("lod_level"), m_level);
+    return o;
+}
+
+}  // namespace dxl::widgets

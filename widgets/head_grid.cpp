@@ -1,0 +1,258 @@
+// HeadGrid: painted small multiples with keyboard navigation.
+#include "widgets/head_grid.h"
+
+#include "widgets/qcp.h"
+
+#include <QJsonArray>
+#include <QKeyEvent>
+#include <QPainter>
+#include <cmath>
+
+#include "widgets/colormaps.h"
+
+namespace dxl::widgets {
+
+namespace {
+constexpr int kLabelW = 44;   // layer labels on the left
+constexpr int kHeaderH = 36;  // title + head labels
+constexpr int kGap = 4;
+}  // namespace
+
+QImage heatmapImage(const HeatmapData& data) {
+    if (data.empty()) return QImage();
+    QImage img(data.cols, data.rows, QImage::Format_ARGB32);
+    QCPColorGradient g = makeGradient(data.signedValues ? Colormap::RdBu : Colormap::Viridis);
+    auto [lo, hi] = data.finiteRange();
+    if (data.signedValues) {
+        const float m = std::max(std::fabs(lo), std::fabs(hi));
+        lo = -m;
+        hi = m;
+    }
+    if (!(hi > lo)) hi = lo + 1e-6f;
+    std::vector<double> row(static_cast<size_t>(data.cols));
+    for (int r = 0; r < data.rows; ++r) {
+        for (int c = 0; c < data.cols; ++c) {
+            row[static_cast<size_t>(c)] = data.masked(r, c) ? std::nan("") : data.at(r, c);
+        }
+        auto* line = reinterpret_cast<QRgb*>(img.scanLine(r));
+        g.colorize(row.data(), QCPRange(lo, hi), line, data.cols);
+        for (int c = 0; c < data.cols; ++c) {
+            if (std::isnan(row[static_cast<size_t>(c)])) line[c] = qRgb(230, 230, 230);
+        }
+    }
+    return img;
+}
+
+HeadGrid::HeadGrid(QWidget* parent) : QWidget(parent) {
+    setFocusPolicy(Qt::StrongFocus);
+    setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Expanding);
+}
+
+void HeadGrid::setThumbnails(std::vector<HeatmapData> thumbnails, int layers, int heads,
+                             const QString& title, const QString& layerPrefix,
+                             const QStringList& rowNotes) {
+    m_thumbs = std::move(thumbnails);
+    m_layers = layers;
+    m_heads = heads;
+    m_title = title;
+    m_prefix = layerPrefix;
+    m_rowNotes = rowNotes;
+    m_images.clear();
+    for (const auto& t : m_thumbs)
+        m_images.push_back(heatmapImage(t));
+    m_scores.assign(m_thumbs.size(), std::nan(""));
+    m_curLayer = std::clamp(m_curLayer, 0, std::max(0, layers - 1));
+    m_curHead = std::clamp(m_curHead, 0, std::max(0, heads - 1));
+    updateGeometry();
+    update();
+}
+
+void HeadGrid::setCellScores(std::vector<double> scores) {
+    m_scores = std::move(scores);
+    update();
+}
+
+QSize HeadGrid::sizeHint() const {
+    return QSize(kLabelW + std::max(1, m_heads) * 64, kHeaderH + std::max(1, m_layers) * 64);
+}
+QSize HeadGrid::figureSize() const {
+    return QSize(kLabelW + std::max(1, m_heads) * 96, kHeaderH + std::max(1, m_layers) * 96);
+}
+
+static QRect cellRectIn(const QSize& size, int layers, int heads, int layer, int head) {
+    const int cw = std::max(8, (size.width() - kLabelW) / std::max(1, heads));
+    const int ch = std::max(8, (size.height() - kHeaderH) / std::max(1, layers));
+    const int side = std::min(cw, ch);
+    return QRect(kLabelW + head * side + kGap / 2, kHeaderH + layer * side + kGap / 2, side - kGap,
+                 side - kGap);
+}
+
+QRect HeadGrid::cellRect(int layer, int head) const {
+    return cellRectIn(size(), m_layers, m_heads, layer, head);
+}
+
+void HeadGrid::paintGrid(QPainter& p, const QSize& size) const {
+    p.fillRect(QRect(QPoint(0, 0), size), palette().window());
+    p.setPen(palette().windowText().color());
+    QFont bold = font();
+    bold.setBold(true);
+    p.setFont(bold);
+    p.drawText(QRect(0, 0, size.width(), 18), Qt::AlignLeft | Qt::AlignVCenter, m_title);
+    p.setFont(font());
+    for (int h = 0; h < m_heads; ++h) {
+        const QRect r = cellRectIn(size, m_layers, m_heads, 0, h);
+        p.drawText(QRect(r.left(), 18, r.width(), 16), Qt::AlignCenter,
+                   QStringLiteral("H%1").arg(h));
+    }
+    for (int l = 0; l < m_layers; ++l) {
+        const QRect r0 = cellRectIn(size, m_layers, m_heads, l, 0);
+        p.drawText(QRect(0, r0.top(), kLabelW - 4, r0.height()), Qt::AlignRight | Qt::AlignVCenter,
+                   QStringLiteral("%1%2").arg(m_prefix).arg(l));
+        for (int h = 0; h < m_heads; ++h) {
+            const QRect r = cellRectIn(size, m_layers, m_heads, l, h);
+            const size_t idx = static_cast<size_t>(l * m_heads + h);
+            if (idx < m_images.size() && !m_images[idx].isNull()) {
+                p.drawImage(r, m_images[idx]);
+            } else {
+                p.fillRect(r, QColor(240, 240, 240));
+                p.setPen(Qt::gray);
+                const QString note = l < m_rowNotes.size() ? m_rowNotes[l] : tr("n/a");
+                p.drawText(r, Qt::AlignCenter | Qt::TextWordWrap, note);
+                p.setPen(palette().windowText().color());
+            }
+            if (idx < m_scores.size() && !std::isnan(m_scores[idx])) {
+                const double s = std::clamp(m_scores[idx], 0.0, 1.0);
+                p.setPen(QPen(QColor(255, 140, 0), 1.0 + 3.0 * s));
+                p.drawRect(r.adjusted(1, 1, -1, -1));
+            }
+        }
+    }
+    if (m_layers > 0 && m_heads > 0) {
+        p.setPen(QPen(palette().highlight().color(), 3));
+        p.drawRect(
+            cellRectIn(size, m_layers, m_heads, m_curLayer, m_curHead).adjusted(-2, -2, 2, 2));
+    }
+}
+
+void HeadGrid::paintEvent(QPaintEvent*) {
+    QPainter p(this);
+    paintGrid(p, size());
+    if (hasFocus()) {
+        p.setPen(QPen(palette().highlight().color(), 1, Qt::DotLine));
+        p.drawRect(rect().adjusted(0, 0, -1, -1));
+    }
+}
+
+void HeadGrid::renderFigure(QCPPainter& painter, const QSize& size) {
+    painter.save();
+    painter.fillRect(QRect(QPoint(0, 0), size), Qt::white);
+    paintGrid(painter, size);
+    painter.restore();
+}
+
+void HeadGrid::setCurrent(int layer, int head) {
+    if (m_layers == 0 || m_heads == 0) return;
+    layer = std::clamp(layer, 0, m_layers - 1);
+    head = std::clamp(head, 0, m_heads - 1);
+    if (layer == m_curLayer && head == m_curHead) return;
+    m_curLayer = layer;
+    m_curHead = head;
+    update();
+    emit currentChanged(layer, head);
+}
+
+void HeadGrid::keyPressEvent(QKeyEvent* event) {
+    switch (event->key()) {
+        case Qt::Key_Left:
+            setCurrent(m_curLayer, m_curHead - 1);
+            break;
+        case Qt::Key_Right:
+            setCurrent(m_curLayer, m_curHead + 1);
+            break;
+        case Qt::Key_Up:
+            setCurrent(m_curLayer - 1, m_curHead);
+            break;
+        case Qt::Key_Down:
+            setCurrent(m_curLayer + 1, m_curHead);
+            break;
+        case Qt::Key_Home:
+            setCurrent(0, 0);
+            break;
+        case Qt::Key_End:
+            setCurrent(m_layers - 1, m_heads - 1);
+            break;
+        case Qt::Key_Return:
+        case Qt::Key_Enter:
+            emit activated(m_curLayer, m_curHead);
+            break;
+        default:
+            QWidget::keyPressEvent(event);
+            return;
+    }
+    event->accept();
+}
+
+bool HeadGrid::hitTest(const QPoint& pos, int* layer, int* head) const {
+    for (int l = 0; l < m_layers; ++l) {
+        for (int h = 0; h < m_heads; ++h) {
+            if (cellRect(l, h).adjusted(-2, -2, 2, 2).contains(pos)) {
+                *layer = l;
+                *head = h;
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+void HeadGrid::mousePressEvent(QMouseEvent* event) {
+    int l = 0, h = 0;
+    setFocus(Qt::MouseFocusReason);
+    if (hitTest(event->pos(), &l, &h)) setCurrent(l, h);
+}
+
+void HeadGrid::mouseDoubleClickEvent(QMouseEvent* event) {
+    int l = 0, h = 0;
+    if (hitTest(event->pos(), &l, &h)) emit activated(l, h);
+}
+
+QString HeadGrid::figureCsv() const {
+    QString out = QStringLiteral("layer,head,rows,cols,min,max\n");
+    for (int l = 0; l < m_layers; ++l) {
+        for (int h = 0; h < m_heads; ++h) {
+            const size_t idx = static_cast<size_t>(l * m_heads + h);
+            if (idx >= m_thumbs.size()) continue;
+            const auto [lo, hi] = m_thumbs[idx].finiteRange();
+            out += QStringLiteral("%1,%2,%3,%4,%5,%6\n")
+                       .arg(l)
+                       .arg(h)
+                       .arg(m_thumbs[idx].rows)
+                       .arg(m_thumbs[idx].cols)
+                       .arg(static_cast<double>(lo))
+                       .arg(static_cast<double>(hi));
+        }
+    }
+    return out;
+}
+
+QJsonObject HeadGrid::figureJson() const {
+    QJsonObject o;
+    o.insert(QStringLiteral("title"), m_title);
+    o.insert(QStringLiteral("layers"), m_layers);
+    o.insert(QStringLiteral("heads"), m_heads);
+    QJsonArray thumbs;
+    for (const auto& t : m_thumbs) {
+        QJsonObject th;
+        th.insert(QStringLiteral("rows"), t.rows);
+        th.insert(QStringLiteral("cols"), t.cols);
+        QJsonArray v;
+        for (float x : t.values)
+            v.append(std::isnan(x) ? QJsonValue() : QJsonValue(static_cast<double>(x)));
+        th.insert(QStringLiteral("values"), v);
+        thumbs.append(th);
+    }
+    o.insert(QStringLiteral("thumbnails"), thumbs);
+    return o;
+}
+
+}  // namespace dxl::widgets
