@@ -1,18 +1,35 @@
 #!/usr/bin/env bash
-# The main job on the embedded defaults: describe the default teacher and student, then run both
-# on the default input and write their logits and (implicit) attention maps to out/.
+# The main job on the embedded defaults: describe the default teacher and student, run both on the
+# default input, capture both into one HDF5 file, align them, and render the studio's figures
+# headless. Everything lands in out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 DXL="$BUILD/app/cli/dxl"
+STUDIO="$BUILD/app/studio/dxl-studio"
+TEACHER=data/models/tiny-teacher
+STUDENT=data/models/tiny-student
 TOKENS=data/inputs/default_tokens.txt
 mkdir -p out
+rm -f out/capture.h5
 
-"$DXL" info --model data/models/tiny-teacher
+"$DXL" info --model "$TEACHER"
 echo
-"$DXL" info --model data/models/tiny-student
+"$DXL" info --model "$STUDENT"
 echo
-"$DXL" forward --model data/models/tiny-teacher --tokens-file "$TOKENS" --out out/teacher_forward.h5
-"$DXL" forward --model data/models/tiny-student --tokens-file "$TOKENS" --out out/student_forward.h5
+"$DXL" forward --model "$TEACHER" --tokens-file "$TOKENS" --out out/teacher_forward.h5
+"$DXL" forward --model "$STUDENT" --tokens-file "$TOKENS" --out out/student_forward.h5
 echo
-echo "main job done: out/teacher_forward.h5 and out/student_forward.h5 (open with h5web, silx or h5py)"
+"$DXL" capture --teacher "$TEACHER" --student "$STUDENT" --tokens-file "$TOKENS" --out out/capture.h5
+"$DXL" inspect out/capture.h5
+echo
+"$DXL" align out/capture.h5 --teacher "$TEACHER" --student "$STUDENT" --out out/align
+echo
+if [ -x "$STUDIO" ]; then
+  export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
+  QT_QPA_PLATFORM=offscreen "$STUDIO" --teacher "$TEACHER" --student "$STUDENT" --export all --out out/figures
+fi
+echo
+echo "main job done: out/ holds the forward files, out/capture.h5 (h5py, h5web, silx), out/align/"
+echo "(summary.json, pairs.csv, heads.csv) and out/figures/ (PNG, PDF, SVG + CSV/JSON + provenance)."
+echo "Open the studio with: $STUDIO"
