@@ -10,6 +10,7 @@
 
 #include "app/cli/args.h"
 #include "app/cli/commands.h"
+#include "app/cli/format_bytes.h"
 #include "app/cli/inputs.h"
 #include "core/base/error.h"
 #include "core/base/log.h"
@@ -80,17 +81,6 @@ uint64_t parse_bytes(const std::string& s) {
                   "'; use K, M, G or T");
     DXL_CHECK(v > 0, UsageError, "--max-bytes: expected a positive size");
     return static_cast<uint64_t>(v * mult);
-}
-
-std::string human(double bytes) {
-    char buf[32];
-    if (bytes >= 1e9)
-        std::snprintf(buf, sizeof buf, "%.2f GB", bytes / 1e9);
-    else if (bytes >= 1e6)
-        std::snprintf(buf, sizeof buf, "%.2f MB", bytes / 1e6);
-    else
-        std::snprintf(buf, sizeof buf, "%.1f kB", bytes / 1e3);
-    return buf;
 }
 
 // --dataset: plain text (one sample per non-empty line) or JSONL with a "text" field.
@@ -239,8 +229,9 @@ int run_capture(const std::vector<std::string>& argv) {
     if (auto mb = args.get("max-bytes")) {
         const uint64_t limit = parse_bytes(*mb);
         DXL_CHECK(estimate <= limit, ValueError, "capture: the estimated size ",
-                  human(static_cast<double>(estimate)),
-                  " (before compression) exceeds --max-bytes ", human(static_cast<double>(limit)),
+                  format_bytes(static_cast<double>(estimate)),
+                  " (before compression) exceeds --max-bytes ",
+                  format_bytes(static_cast<double>(limit)),
                   "; capture fewer teacher layers (--layers) or blocks (--blocks), fewer heads "
                   "(--heads), "
                   "--dtype f16, fewer state positions (--state-positions chunk|none|LIST), "
@@ -250,8 +241,8 @@ int run_capture(const std::vector<std::string>& argv) {
     std::error_code ec;
     const auto space = fs::space(out_dir, ec);
     if (!ec && estimate > space.available) {
-        log_warn("capture: the estimated size " + human(static_cast<double>(estimate)) +
-                 " exceeds the free space " + human(static_cast<double>(space.available)) +
+        log_warn("capture: the estimated size " + format_bytes(static_cast<double>(estimate)) +
+                 " exceeds the free space " + format_bytes(static_cast<double>(space.available)) +
                  " (compression may still make it fit)");
     }
 
@@ -325,9 +316,9 @@ int run_capture(const std::vector<std::string>& argv) {
     std::printf(
         "wrote %s: %lld samples added, %s on disk = %.1f%% of %s as float32, filter %s, writer "
         "%.2f GB/s fp32-equivalent\n",
-        out.c_str(), static_cast<long long>(st.committed), human(size).c_str(),
+        out.c_str(), static_cast<long long>(st.committed), format_bytes(size).c_str(),
         100.0 * size / std::max(1.0, static_cast<double>(st.fp32_bytes)),
-        human(static_cast<double>(st.fp32_bytes)).c_str(), h5::to_string(writer.filter()),
+        format_bytes(static_cast<double>(st.fp32_bytes)).c_str(), h5::to_string(writer.filter()),
         static_cast<double>(st.fp32_bytes) / 1e9 / std::max(1e-9, st.busy_seconds));
     return 0;
 }

@@ -6,6 +6,7 @@
 
 #include "app/cli/args.h"
 #include "app/cli/commands.h"
+#include "app/cli/format_bytes.h"
 #include "core/base/error.h"
 #include "core/store/capture_reader.h"
 
@@ -30,17 +31,6 @@ const char* const kInspectUsage =
     "file. Samples written after the last commit are dropped. A damaged finished file is "
     "rewritten\n"
     "with its intact prefix of samples.\n";
-
-std::string human(double bytes) {
-    char buf[32];
-    if (bytes >= 1e9)
-        std::snprintf(buf, sizeof buf, "%.2f GB", bytes / 1e9);
-    else if (bytes >= 1e6)
-        std::snprintf(buf, sizeof buf, "%.2f MB", bytes / 1e6);
-    else
-        std::snprintf(buf, sizeof buf, "%.1f kB", bytes / 1e3);
-    return buf;
-}
 
 std::string shape_str(const h5::Dims& d) {
     std::string s = "[";
@@ -105,7 +95,7 @@ int run_inspect(const std::vector<std::string>& argv) {
     }
     store::CaptureReader r(path);
     std::printf("file:        %s (%s)\n", path.c_str(),
-                human(static_cast<double>(fs::file_size(path))).c_str());
+                format_bytes(static_cast<double>(fs::file_size(path))).c_str());
     std::printf("format:      %s, schema_version %s, status %s\n", r.attr("format").c_str(),
                 r.attr("schema_version").c_str(), r.status().c_str());
     std::printf("created:     %s by %s\n", r.attr("creation_time_utc").c_str(),
@@ -131,20 +121,20 @@ int run_inspect(const std::vector<std::string>& argv) {
             if (s < shown) {
                 std::printf("  %-36s %-8s %-18s %-10s %s\n", n.c_str(), i.type.c_str(),
                             shape_str(i.dims).c_str(), r.dataset_attr(s, n, "dims").c_str(),
-                            human(static_cast<double>(i.storage_bytes)).c_str());
+                            format_bytes(static_cast<double>(i.storage_bytes)).c_str());
             }
         }
         stored_total += bytes;
         if (s < shown)
             std::printf("  (%zu datasets, %s stored)\n", names.size(),
-                        human(static_cast<double>(bytes)).c_str());
+                        format_bytes(static_cast<double>(bytes)).c_str());
     }
     if (r.num_samples() > shown) {
         std::printf("\n... %lld more samples (--all-samples lists them)\n",
                     static_cast<long long>(r.num_samples() - shown));
     }
     std::printf("\ndata stored: %s in %lld samples\n",
-                human(static_cast<double>(stored_total)).c_str(),
+                format_bytes(static_cast<double>(stored_total)).c_str(),
                 static_cast<long long>(r.num_samples()));
     const store::IntegrityReport rep = r.verify();
     if (!rep.uncommitted.empty()) {

@@ -2,5 +2,6 @@
 set(DXL_TOKENIZER_SOURCES
     io/sha256.cpp
     io/tokenizer_bpe.cpp
+    io/tokenizer_bpe_load.cpp
     io/tokenizer_byte.cpp
     io/tokenizer_nfc.cpp)
