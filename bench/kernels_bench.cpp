@@ -201,6 +201,37 @@ BENCHMARK(BM_mlstm_chunk_forward_cuda)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
+// Backward (gradients wrt q, k, v and both gates) at the same widths; fwd+bwd = this + forward.
+void BM_mlstm_backward_cuda(benchmark::State& state) {
+    if (!cuda_available()) return state.SkipWithError("no CUDA device");
+    const int T = static_cast<int>(state.range(0));
+    const std::size_t n = static_cast<std::size_t>(kGpuH) * T * kGpuDh;
+    const std::size_t ng = static_cast<std::size_t>(kGpuH) * T;
+    Dev dq(randn(n)), dk(randn(n + 1)), dv(randn(n + 2)), dg(randn(n + 3));
+    Dev dig(randn(ng)), dfg(randn(ng + 1, 1.0f, 3.0f));
+    Dev gq(n * sizeof(float)), gk(n * sizeof(float)), gv(n * sizeof(float)), gi(ng * sizeof(float)),
+        gf(ng * sizeof(float));
+    auto run = [&] {
+        mlstm_backward_cuda(gq.as<float>(), gk.as<float>(), gv.as<float>(), gi.as<float>(),
+                            gf.as<float>(), dg.as<float>(), dq.as<float>(), dk.as<float>(),
+                            dv.as<float>(), dig.as<float>(), dfg.as<float>(), 1, kGpuH, T, kGpuDh,
+                            kMlstmEps, nullptr);
+    };
+    run();
+    cuda_synchronize();
+    for (auto _ : state) {
+        run();
+        cuda_synchronize();
+    }
+    state.SetLabel("fp32");
+}
+BENCHMARK(BM_mlstm_backward_cuda)
+    ->Arg(512)
+    ->Arg(2048)
+    ->Arg(8192)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
 void BM_attn_causal_cuda(benchmark::State& state) {
     if (!cuda_available()) return state.SkipWithError("no CUDA device");
     const int T = static_cast<int>(state.range(0));

@@ -18,6 +18,34 @@ bool is_synthetic(const std::string& kind) {
     return kind == "mqar" || kind == "induction";
 }
 
+// Options of a synthetic part after its ':' as "key=value,...": n_pairs, n_queries, copy_length.
+void parse_synthetic_options(const std::string& opts, const std::string& part,
+                             SyntheticOptions& o) {
+    size_t pos = 0;
+    while (pos < opts.size()) {
+        const size_t comma = std::min(opts.find(',', pos), opts.size());
+        const std::string kv = opts.substr(pos, comma - pos);
+        pos = comma + 1;
+        const auto eq = kv.find('=');
+        const std::string key = kv.substr(0, eq);
+        int64_t* field = key == "n_pairs"       ? &o.n_pairs
+                         : key == "n_queries"   ? &o.n_queries
+                         : key == "copy_length" ? &o.copy_length
+                                                : nullptr;
+        DXL_CHECK(field != nullptr && eq != std::string::npos, UsageError, "data spec '", part,
+                  "': expected options n_pairs=N,n_queries=N,copy_length=N after ':', but got '",
+                  kv, "'");
+        try {
+            size_t used = 0;
+            *field = std::stoll(kv.substr(eq + 1), &used);
+            DXL_CHECK(used == kv.size() - eq - 1 && *field >= 1, UsageError, "");
+        } catch (const std::exception&) {
+            throw UsageError("data spec '" + part + "': " + key +
+                             " expects a positive integer, e.g. induction:copy_length=48");
+        }
+    }
+}
+
 SourceConfig parse_source_part(const std::string& part) {
     SourceConfig s;
     std::string body = part;
@@ -46,7 +74,11 @@ SourceConfig parse_source_part(const std::string& part) {
               part, "'");
     DXL_CHECK(!((s.kind == "text" || s.kind == "jsonl") && s.path.empty()), UsageError,
               "data spec '", part, "': expected a path, e.g. text:corpus/");
-    if (is_synthetic(s.kind)) s.synthetic.task = parse_synthetic_task(s.kind);
+    if (is_synthetic(s.kind)) {
+        s.synthetic.task = parse_synthetic_task(s.kind);
+        parse_synthetic_options(s.path, part, s.synthetic);  // "mqar:n_pairs=16,n_queries=4"
+        s.path.clear();
+    }
     if (!is_synthetic(s.kind) && at == std::string::npos) s.weight = 1.0;
     return s;
 }

@@ -233,6 +233,7 @@ const std::vector<Case>& cases() {
         {"bwd_B1_H1_T40_Dh16",     Op::Backward, 1, 1, 1, 40, 16, 0, 1, 0, 3, false, {}, 1, 0, kBackward},
         {"bwd_B2_H2_T33_Dh16_g10", Op::Backward, 2, 2, 2, 33, 16, 0, 10, 0, 0, false, {}, 1, 0, kBackwardIllCond},
         {"bwd_B1_H1_T64_Dh64",     Op::Backward, 1, 1, 1, 64, 64, 0, 1, 0, 3, false, {}, 1, 0, kBackward},
+        {"bwd_B1_H2_T300_Dh128",   Op::Backward, 1, 2, 2, 300, 128, 0, 1, 0, 3, false, {}, 1, 0, kBackward},
         // fused recurrent step from a random state
         {"step_B1_H4_Dh64",     Op::Step, 1, 4, 4, 1, 64, 0, 1, 0, 3, true, {}, 1, 0, kStep},
         {"step_B2_H3_Dh16_g10", Op::Step, 2, 3, 3, 1, 16, 0, 10, 0, 0, true, {}, 1, 0, kIllCond},
@@ -378,7 +379,7 @@ void run_chunk(const Case& c, Backend be) {
     expect_close("m_chunks", mc, ref.m, sb);
 }
 
-void run_backward(const Case& c) {
+void run_backward(const Case& c, Backend be) {
     MlstmInputs in = make_mlstm_inputs(c, c.T);
     const Tensor dh =
         torch::randn({c.B, c.H, c.T, c.Dh}, torch::TensorOptions().dtype(kF64)).to(kF32).to(kF64);
@@ -394,11 +395,25 @@ void run_backward(const Case& c) {
                                  nan_like_f32({c.B, c.H, c.T})};
     const Tensor q = f32(in.q), k = f32(in.k), v = f32(in.v), ig = f32(in.ig), fg = f32(in.fg),
                  g = f32(dh);
-    mlstm_backward_cpu(grads[0].data_ptr<float>(), grads[1].data_ptr<float>(),
-                       grads[2].data_ptr<float>(), grads[3].data_ptr<float>(),
-                       grads[4].data_ptr<float>(), g.data_ptr<float>(), q.data_ptr<float>(),
-                       k.data_ptr<float>(), v.data_ptr<float>(), ig.data_ptr<float>(),
-                       fg.data_ptr<float>(), c.B, c.H, c.T, c.Dh, kMlstmEps);
+    if (be == Backend::Cpu) {
+        mlstm_backward_cpu(grads[0].data_ptr<float>(), grads[1].data_ptr<float>(),
+                           grads[2].data_ptr<float>(), grads[3].data_ptr<float>(),
+                           grads[4].data_ptr<float>(), g.data_ptr<float>(), q.data_ptr<float>(),
+                           k.data_ptr<float>(), v.data_ptr<float>(), ig.data_ptr<float>(),
+                           fg.data_ptr<float>(), c.B, c.H, c.T, c.Dh, kMlstmEps);
+    } else {
+#if DXL_HAVE_CUDA
+        DeviceBuffer dq(grads[0]), dk(grads[1]), dv(grads[2]), dig(grads[3]), dfg(grads[4]);
+        DeviceBuffer dg(g), dqi(q), dki(k), dvi(v), digi(ig), dfgi(fg);
+        mlstm_backward_cuda(dq.get<float>(), dk.get<float>(), dv.get<float>(), dig.get<float>(),
+                            dfg.get<float>(), dg.get<float>(), dqi.get<float>(), dki.get<float>(),
+                            dvi.get<float>(), digi.get<float>(), dfgi.get<float>(), c.B, c.H, c.T,
+                            c.Dh, kMlstmEps, nullptr);
+        cuda_synchronize();
+        grads = {dq.to_host(grads[0]), dk.to_host(grads[1]), dv.to_host(grads[2]),
+                 dig.to_host(grads[3]), dfg.to_host(grads[4])};
+#endif
+    }
     const char* names[] = {"dq", "dk", "dv", "digate", "dfgate"};
     for (int i = 0; i < 5; ++i)
         expect_close(names[i], grads[i], leaves[i].grad(), c.fp32);
@@ -532,8 +547,8 @@ void run_case(std::size_t i, Backend be) {
             }
             break;
         case Op::Backward:
-            run_backward(c);
-            break;  // CPU only (no CUDA backward yet)
+            run_backward(c, be);
+            break;
         case Op::Step:
             run_step(c, be);
             break;
@@ -546,10 +561,10 @@ void run_case(std::size_t i, Backend be) {
     }
 }
 
-std::vector<std::size_t> case_indices(bool cuda) {
-    std::vector<std::size_t> out;
-    for (std::size_t i = 0; i < cases().size(); ++i)
-        if (!cuda || cases()[i].op != Op::Backward) out.push_back(i);
+std::vector<std::size_t> case_indices() {  // every row runs on both backends
+    std::vector<std::size_t> out(cases().size());
+    for (std::size_t i = 0; i < out.size(); ++i)
+        out[i] = i;
     return out;
 }
 
@@ -574,11 +589,11 @@ TEST_P(KernelConsistencyGpu, Kernel) {
     run_case(GetParam(), Backend::Cuda);
 }
 
-INSTANTIATE_TEST_SUITE_P(Table, KernelConsistency, ::testing::ValuesIn(case_indices(false)),
+INSTANTIATE_TEST_SUITE_P(Table, KernelConsistency, ::testing::ValuesIn(case_indices()),
                          [](const auto& param_info) {
                              return case_test_name(param_info.param, "");
                          });
-INSTANTIATE_TEST_SUITE_P(Table, KernelConsistencyGpu, ::testing::ValuesIn(case_indices(true)),
+INSTANTIATE_TEST_SUITE_P(Table, KernelConsistencyGpu, ::testing::ValuesIn(case_indices()),
                          [](const auto& param_info) {
                              return case_test_name(param_info.param, "_CUDA");
                          });

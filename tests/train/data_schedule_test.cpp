@@ -192,6 +192,22 @@ TEST(Dataset, SpecParsing) {
     EXPECT_THROW(data::parse_data_spec("text"), UsageError);
 }
 
+TEST(Dataset, SyntheticOptionsInTheSpec) {
+    auto c =
+        data::parse_data_spec("fortunes+induction:copy_length=60@0.4+mqar:n_pairs=4,n_queries=2");
+    ASSERT_EQ(c.sources.size(), 3u);
+    EXPECT_EQ(c.sources[1].synthetic.task, data::SyntheticTask::Induction);
+    EXPECT_EQ(c.sources[1].synthetic.copy_length, 60);
+    EXPECT_DOUBLE_EQ(c.sources[1].weight, 0.4);
+    EXPECT_TRUE(c.sources[1].path.empty());
+    EXPECT_EQ(c.sources[2].synthetic.n_pairs, 4);
+    EXPECT_EQ(c.sources[2].synthetic.n_queries, 2);
+    EXPECT_EQ(c.sources[2].synthetic.copy_length, 16);  // untouched default
+    for (const char* bad : {"induction:copy_len=60", "induction:copy_length=", "mqar:n_pairs=0",
+                            "mqar:n_pairs=4x", "induction:copy_length"})
+        EXPECT_THROW(data::parse_data_spec(bad), UsageError) << bad;
+}
+
 TEST(Schedule, DeltaMatchesTheMethodTable) {
     train::Schedule a{train::ScheduleKind::Delta,        0.8,  0.5,
                       train::EpochDecay::Multiplicative, 0.05, 0};

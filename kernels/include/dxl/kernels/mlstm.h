@@ -75,6 +75,13 @@ void mlstm_chunk_forward_bf16_cuda(float* h, float* C_chunks, float* n_chunks, f
                                    const std::uint16_t* v, const float* igate, const float* fgate,
                                    const float* C0, const float* n0, const float* m0, int B, int H,
                                    int T, int Dh, int L, float eps, cudaStream_t stream);
+// Backward from a zero initial state, as mlstm_backward_cpu (same gradients, m treated as a
+// constant): dq, dk, dv (B, H, T, Dh), dig, dfg (B, H, T) from dh (B, H, T, Dh). O(T^2 Dh) work
+// per head; stream-ordered scratch of 6 B*H*T floats (cudaMallocAsync). Dh <= 1024.
+void mlstm_backward_cuda(float* dq, float* dk, float* dv, float* dig, float* dfg, const float* dh,
+                         const float* q, const float* k, const float* v, const float* igate,
+                         const float* fgate, int B, int H, int T, int Dh, float eps,
+                         cudaStream_t stream);
 // Fused recurrent step: one launch per token per layer, one block per (b, head); the block keeps
 // the head's q, k, v in shared memory and streams its C once. Dh <= 1024.
 void mlstm_step_cuda(float* C, float* n, float* m, float* h, const float* q, const float* k,
