@@ -18,7 +18,8 @@ bool is_synthetic(const std::string& kind) {
     return kind == "mqar" || kind == "induction";
 }
 
-// Options of a synthetic part after its ':' as "key=value,...": n_pairs, n_queries, copy_length.
+// Options of a synthetic part after its ':' as "key=value,...": n_pairs, n_queries, copy_length,
+// min_copy_length.
 void parse_synthetic_options(const std::string& opts, const std::string& part,
                              SyntheticOptions& o) {
     size_t pos = 0;
@@ -28,12 +29,15 @@ void parse_synthetic_options(const std::string& opts, const std::string& part,
         pos = comma + 1;
         const auto eq = kv.find('=');
         const std::string key = kv.substr(0, eq);
-        int64_t* field = key == "n_pairs"       ? &o.n_pairs
-                         : key == "n_queries"   ? &o.n_queries
-                         : key == "copy_length" ? &o.copy_length
-                                                : nullptr;
+        int64_t* field = key == "n_pairs"           ? &o.n_pairs
+                         : key == "n_queries"       ? &o.n_queries
+                         : key == "copy_length"     ? &o.copy_length
+                         : key == "min_copy_length" ? &o.min_copy_length
+                                                    : nullptr;
         DXL_CHECK(field != nullptr && eq != std::string::npos, UsageError, "data spec '", part,
-                  "': expected options n_pairs=N,n_queries=N,copy_length=N after ':', but got '",
+                  "': expected options n_pairs=N,n_queries=N,copy_length=N,min_copy_length=N after "
+                  "':', but "
+                  "got '",
                   kv, "'");
         try {
             size_t used = 0;
@@ -127,6 +131,8 @@ DataConfig parse_data_config(const nlohmann::json& j, const std::string& where) 
                 sc.synthetic.n_pairs = s.value("n_pairs", sc.synthetic.n_pairs);
                 sc.synthetic.n_queries = s.value("n_queries", sc.synthetic.n_queries);
                 sc.synthetic.copy_length = s.value("copy_length", sc.synthetic.copy_length);
+                sc.synthetic.min_copy_length =
+                    s.value("min_copy_length", sc.synthetic.min_copy_length);
                 c.sources.push_back(sc);
             }
         }
@@ -157,6 +163,7 @@ nlohmann::json to_json(const DataConfig& c) {
             o["n_pairs"] = s.synthetic.n_pairs;
             o["n_queries"] = s.synthetic.n_queries;
             o["copy_length"] = s.synthetic.copy_length;
+            if (s.synthetic.min_copy_length > 0) o["min_copy_length"] = s.synthetic.min_copy_length;
         }
         j["sources"].push_back(o);
     }

@@ -90,7 +90,14 @@ Sample make_synthetic(const SyntheticOptions& opt, const SyntheticVocab& vocab, 
         DXL_CHECK(opt.copy_length >= 1 && need <= length, ValueError, "induction: a copy of ",
                   opt.copy_length, " tokens needs ", need, " tokens, but the sequence length is ",
                   length);
-        std::vector<int64_t> seg(static_cast<size_t>(opt.copy_length));
+        DXL_CHECK(opt.min_copy_length >= 0 && opt.min_copy_length <= opt.copy_length, ValueError,
+                  "induction: min_copy_length ", opt.min_copy_length,
+                  " must be in [0, copy_length ", opt.copy_length, "]");
+        const int64_t len =
+            opt.min_copy_length > 0
+                ? opt.min_copy_length + below(s, opt.copy_length - opt.min_copy_length + 1)
+                : opt.copy_length;
+        std::vector<int64_t> seg(static_cast<size_t>(len));
         const int64_t lo = vocab.key_first, n = vocab.key_count + vocab.value_count;
         for (auto& t : seg) {
             const int64_t r = below(s, n);

@@ -42,6 +42,10 @@ struct SyntheticOptions {
     int64_t n_pairs = 8;       // MQAR: key-value pairs (distinct keys)
     int64_t n_queries = 8;     // MQAR: queried keys (repeats allowed)
     int64_t copy_length = 16;  // induction: random segment length, then copied once
+    // induction: > 0 draws each segment's length uniformly from [min_copy_length, copy_length],
+    // so the copy sits at a varying offset and only content matching (an induction head), not a
+    // fixed relative position, solves it. 0 = always copy_length.
+    int64_t min_copy_length = 0;
 };
 SyntheticTask parse_synthetic_task(const std::string& s);  // "mqar|induction"
 

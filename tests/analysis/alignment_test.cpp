@@ -1,4 +1,4 @@
-// End-to-end alignment (issue 5) on the embedded tiny models (data/models): in-memory capture,
+// End-to-end alignment (issue 5) on the golden tiny models (tests/data/golden/models): in-memory capture,
 // ratio map, dataset aggregation, Hungarian matching, report writers and the induction score
 // from a real forward.
 #include <gtest/gtest.h>
@@ -19,13 +19,14 @@
 namespace dxl::analysis {
 namespace {
 
+// The golden GPT-2 (2 layers x 4 heads, vocab 97) and xLSTM (mLSTM + sLSTM block) models.
 std::string model_dir(const char* name) {
-    return std::string(DXL_REPO_DIR) + "/data/models/" + name;
+    return std::string(DXL_TEST_DATA_DIR) + "/golden/models/" + name;
 }
 
 struct Tiny {
-    std::unique_ptr<models::LanguageModel> teacher = models::load_model(model_dir("tiny-teacher"));
-    std::unique_ptr<models::LanguageModel> student = models::load_model(model_dir("tiny-student"));
+    std::unique_ptr<models::LanguageModel> teacher = models::load_model(model_dir("gpt2_2600"));
+    std::unique_ptr<models::LanguageModel> student = models::load_model(model_dir("xlstm_lm_2520"));
 
     // Aligned inputs for a batch of token rows (B, T).
     std::vector<AlignmentInput> capture(const torch::Tensor& tokens) {

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-"""CLI check of `dxl align` (issue 5) on the embedded tiny models.
+"""CLI check of `dxl align` (issue 5) on the golden tiny models (GPT-2 2x4 heads, xLSTM mLSTM+sLSTM).
 
-1. In-memory mode on data/inputs/default_tokens.txt writes summary.json, pairs.csv, heads.csv and
+1. In-memory mode on tests/data/inputs/tiny_ids.txt writes summary.json, pairs.csv, heads.csv and
    align.h5; the files agree with each other (h5py reads /align), the assignment is a permutation
    and every value names its normalisation.
 2. A float32, uncompressed `dxl capture` of the same tokens aligned in capture-file mode gives the
@@ -35,8 +35,9 @@ def read_pairs(path):
 def main(dxl, repo, scratch):
     shutil.rmtree(scratch, ignore_errors=True)
     os.makedirs(scratch)
-    teacher, student = f"{repo}/data/models/tiny-teacher", f"{repo}/data/models/tiny-student"
-    tokens = f"{repo}/data/inputs/default_tokens.txt"
+    golden = f"{repo}/tests/data/golden/models"
+    teacher, student = f"{golden}/gpt2_2600", f"{golden}/xlstm_lm_2520"
+    tokens = f"{repo}/tests/data/inputs/tiny_ids.txt"
     mem = f"{scratch}/mem"
     p = run([dxl, "align", "--teacher", teacher, "--student", student, "--tokens-file", tokens, "--out", mem,
              "--threads", "1"])

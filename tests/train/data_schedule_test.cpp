@@ -129,6 +129,32 @@ TEST(Synthetic, MqarAnswersAreTheStoredValues) {
     EXPECT_THROW(data::make_synthetic(o, v, 16, 7, 0), ValueError);
 }
 
+TEST(Synthetic, InductionWithVariableLengthsCopiesAtVaryingOffsets) {
+    data::SyntheticVocab v;  // byte letters
+    data::SyntheticOptions o;
+    o.task = data::SyntheticTask::Induction;
+    o.copy_length = 20;
+    o.min_copy_length = 5;
+    std::set<size_t> lengths;
+    for (uint64_t i = 0; i < 200; ++i) {
+        const data::Sample s = data::make_synthetic(o, v, 48, 3, i);
+        size_t sep = 0;  // the segment is s.tokens[0, sep), its copy follows the separator
+        while (s.tokens[sep] != v.separator)
+            ++sep;
+        ASSERT_GE(sep, 5u);
+        ASSERT_LE(sep, 20u);
+        lengths.insert(sep);
+        for (size_t j = 0; j < sep; ++j) {
+            EXPECT_EQ(s.tokens[sep + 1 + j], s.tokens[j]);
+            EXPECT_EQ(s.score[sep + 1 + j], j > 0 ? 1 : 0);
+        }
+        EXPECT_EQ(s.valid[2 * sep + 1], 0);  // padding after the copy
+    }
+    EXPECT_EQ(lengths.size(), 16u);  // every length in [5, 20] occurs
+    o.min_copy_length = 21;
+    EXPECT_THROW(data::make_synthetic(o, v, 48, 3, 0), ValueError);
+}
+
 TEST(Synthetic, InductionCopies) {
     data::SyntheticOptions o;
     o.task = data::SyntheticTask::Induction;
