@@ -52,11 +52,32 @@ Series decimateMinMax(const Series& in, int buckets) {
     return out;
 }
 
+void padLogAxis(QCPAxis* axis) {
+    QCPRange r = axis->range();
+    if (r.lower <= 0) r.lower = r.upper > 0 ? r.upper * 1e-6 : 1e-6;
+    // Headroom of a quarter decade (at least 25 % of the span) on both sides, so lines at the
+    // extremes are not drawn on the axis rectangle's border.
+    const double span = std::max(std::log10(r.upper / r.lower), 1.0);
+    const double f = std::pow(10.0, 0.25 * span);
+    axis->setRange(r.lower / f, r.upper * f);
+}
+
 QColor seriesColor(int index) {
     static const QColor colours[] = {
         QColor(0, 114, 178), QColor(213, 94, 0),   QColor(0, 158, 115),   QColor(204, 121, 167),
         QColor(230, 159, 0), QColor(86, 180, 233), QColor(120, 120, 120), QColor(240, 228, 66)};
     return colours[static_cast<size_t>(index) % (sizeof colours / sizeof colours[0])];
+}
+
+SeriesStyle LinePlot::seriesStyle(size_t index) const {
+    SeriesStyle st = index < m_styles.size() ? m_styles[index] : SeriesStyle{};
+    if (st.colour < 0) st.colour = static_cast<int>(index);
+    return st;
+}
+
+QPen LinePlot::seriesPen(size_t index, double width) const {
+    const SeriesStyle st = seriesStyle(index);
+    return QPen(seriesColor(st.colour), width, st.pen);
 }
 
 LinePlot::LinePlot(QWidget* parent) : QWidget(parent) {
@@ -99,7 +120,9 @@ void LinePlot::setSeries(const std::vector<Series>& series) {
         const bool right = m_rightFrom >= 0 && static_cast<int>(i) >= m_rightFrom;
         QCPGraph* g = m_plot->addGraph(m_plot->xAxis, right ? m_plot->yAxis2 : m_plot->yAxis);
         g->setName(QString::fromStdString(series[i].name));
-        g->setPen(QPen(seriesColor(static_cast<int>(i)), 1.6));
+        g->setPen(seriesPen(i, 1.6));
+        if (seriesStyle(i).markers)
+            g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 5));
         g->setData(QVector<double>(d.keys.begin(), d.keys.end()),
                    QVector<double>(d.values.begin(), d.values.end()), true);
     }
@@ -112,7 +135,7 @@ void LinePlot::setSeries(const std::vector<Series>& series) {
         const double pad = r.size() > 0 ? 0.05 * r.size() : 0.5;
         axis->setRange(r.lower - pad, r.upper + pad);
     }
-    if (m_logY && m_plot->yAxis->range().lower <= 0) m_plot->yAxis->setRangeLower(1e-6);
+    if (m_logY) padLogAxis(m_plot->yAxis);
     m_plot->replot(QCustomPlot::rpQueuedReplot);
 }
 

@@ -22,8 +22,19 @@ std::vector<double> debiasedEma(const std::vector<double>& values, double beta);
 // and max points in key order, so spikes survive. Returns the input when it is already small.
 Series decimateMinMax(const Series& in, int buckets);
 
+// Pads a log axis range multiplicatively (and clamps a non-positive lower bound).
+void padLogAxis(QCPAxis* axis);
+
 // A consistent colour per series index (colour-blind-friendly Okabe-Ito order).
 QColor seriesColor(int index);
+
+// How one series is drawn: colour index into seriesColor() (-1 = the series index), dash style,
+// and point markers (for sparse series such as evaluations every N steps).
+struct SeriesStyle {
+    int colour = -1;
+    Qt::PenStyle pen = Qt::SolidLine;
+    bool markers = false;
+};
 
 class LinePlot : public QWidget, public ExportableFigure {
     Q_OBJECT
@@ -31,6 +42,11 @@ class LinePlot : public QWidget, public ExportableFigure {
     explicit LinePlot(QWidget* parent = nullptr);
 
     void setSeries(const std::vector<Series>& series);
+    // Styles for the next setSeries() (index-aligned; missing entries use the defaults), so
+    // several runs keep one colour each across plots.
+    void setSeriesStyles(const std::vector<SeriesStyle>& styles) { m_styles = styles; }
+    SeriesStyle seriesStyle(size_t index) const;
+    QPen seriesPen(size_t index, double width) const;
     void setTitle(const QString& title);
     void setAxisLabels(const QString& x, const QString& y);
     // Series with index >= firstIndex use a second y axis on the right (e.g. a norm and a rank);
@@ -53,6 +69,7 @@ class LinePlot : public QWidget, public ExportableFigure {
     QCPTextElement* m_title = nullptr;
     QCPItemStraightLine* m_cursor = nullptr;
     std::vector<Series> m_series;  // full resolution (what export writes)
+    std::vector<SeriesStyle> m_styles;
     bool m_logY = false;
     int m_rightFrom = -1;
     QString m_name = QStringLiteral("line_plot");

@@ -43,13 +43,15 @@ void LossPlot::rebuild() {
     const int buckets = std::max(64, m_plot->axisRect()->width());
     for (size_t i = 0; i < m_series.size(); ++i) {
         const Series& s = m_series[i];
-        const QColor c = seriesColor(static_cast<int>(i));
+        const QPen pen = seriesPen(i, 2.0);
+        const QColor c = pen.color();
         const Series raw = decimateMinMax(s, buckets);
         QCPGraph* gr = m_plot->addGraph();
         QColor faded = c;
         faded.setAlpha(60);
-        gr->setPen(QPen(faded, 1.0));
+        gr->setPen(QPen(faded, 1.0, pen.style()));
         gr->setName(QString::fromStdString(s.name) + tr(" (raw)"));
+        if (m_series.size() > 1) gr->removeFromLegend();  // one legend entry per series
         gr->setData(QVector<double>(raw.keys.begin(), raw.keys.end()),
                     QVector<double>(raw.values.begin(), raw.values.end()), true);
         Series smooth;
@@ -57,13 +59,16 @@ void LossPlot::rebuild() {
         smooth.values = m_beta > 0 ? debiasedEma(s.values, m_beta) : s.values;
         const Series sm = decimateMinMax(smooth, buckets);
         QCPGraph* gs = m_plot->addGraph();
-        gs->setPen(QPen(c, 2.0));
-        gs->setName(QString::fromStdString(s.name) + tr(" (EMA %1, debiased)").arg(m_beta));
+        gs->setPen(pen);
+        // Several series: short legend entries (the title says what the bold lines are).
+        gs->setName(m_series.size() > 1
+                        ? QString::fromStdString(s.name)
+                        : QString::fromStdString(s.name) + tr(" (EMA %1, debiased)").arg(m_beta));
         gs->setData(QVector<double>(sm.keys.begin(), sm.keys.end()),
                     QVector<double>(sm.values.begin(), sm.values.end()), true);
     }
     m_plot->rescaleAxes();
-    if (m_logY && m_plot->yAxis->range().lower <= 0) m_plot->yAxis->setRangeLower(1e-6);
+    if (m_logY) padLogAxis(m_plot->yAxis);
     m_plot->replot(QCustomPlot::rpQueuedReplot);
 }
 

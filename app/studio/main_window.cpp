@@ -16,13 +16,17 @@
 #include <QSettings>
 #include <QStatusBar>
 #include <QTabWidget>
+#include <QTimer>
 #include <cmath>
 
 #include "app/studio/alignment_page.h"
 #include "app/studio/attention_page.h"
 #include "app/studio/compute_worker.h"
+#include "app/studio/distill_dock.h"
+#include "app/studio/drop_handler.h"
 #include "app/studio/heads_dock.h"
 #include "app/studio/state_page.h"
+#include "app/studio/studio_app.h"
 #include "dxl/config.h"
 #include "widgets/alignment_matrix.h"
 #include "widgets/head_grid.h"
@@ -81,6 +85,13 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_heads = new HeadsDock(dock);
     dock->setWidget(m_heads);
     addDockWidget(Qt::RightDockWidgetArea, dock);
+    m_distillDockWidget = new QDockWidget(tr("Distill"), this);
+    m_distillDockWidget->setObjectName(QStringLiteral("distillDock"));
+    m_distill =
+        new DistillDock(findDataDir(QString()) + QStringLiteral("/configs"), m_distillDockWidget);
+    m_distillDockWidget->setWidget(m_distill);
+    addDockWidget(Qt::BottomDockWidgetArea, m_distillDockWidget);
+    m_distillDockWidget->hide();
     m_status = new QLabel(tr("Starting\u2026"), this);
     statusBar()->addWidget(m_status, 1);
 
@@ -152,8 +163,39 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
         s.studentHead = h;
         m_attention->setSelection(s);
     });
+    connect(m_distill, &DistillDock::showCheckpointRequested, this, [this](const QString& dir) {
+        m_tabs->setCurrentWidget(m_attention);
+        openModels(QString::fromStdString(m_models.teacher.dir), dir, m_attention->input());
+    });
+    connect(m_distill, &DistillDock::errorOccurred, this, &MainWindow::onFailed);
+    // Drag and drop: model folders replace the teacher or the student, run folders are watched.
+    auto* drops = new DropHandler(this);
+    connect(drops, &DropHandler::modelDropped, this, [this](const QString& dir, bool student) {
+        openModels(student ? QString::fromStdString(m_models.teacher.dir) : dir,
+                   student ? dir : QString::fromStdString(m_models.student.dir),
+                   m_attention->input());
+    });
+    connect(drops, &DropHandler::runDropped, this, [this](const QString& dir) {
+        showDistillDock();
+        m_distill->watchFolder(dir);
+    });
     buildMenus();
     resize(1500, 900);
+}
+
+void MainWindow::setHeadless(bool headless) {
+    m_headless = headless;
+    m_distill->setHeadless(headless);
+}
+
+void MainWindow::showDistillDock(int height) {
+    m_distillDockWidget->show();
+    m_distillDockWidget->raise();
+    // After the dock is laid out: a dock shown in this event-loop turn has no geometry yet.
+    if (height > 0)
+        QTimer::singleShot(0, this, [this, height] {
+            resizeDocks({m_distillDockWidget}, {height}, Qt::Vertical);
+        });
 }
 
 MainWindow::~MainWindow() {
@@ -216,6 +258,11 @@ void MainWindow::buildMenus() {
         [this] { m_tabs->setCurrentIndex(1); });
     add(tr("Recurrent state page"), QKeySequence(Qt::CTRL | Qt::Key_3),
         [this] { m_tabs->setCurrentIndex(2); });
+    QAction* distill = m_distillDockWidget->toggleViewAction();
+    distill->setText(tr("&Distill dock"));
+    distill->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_4));
+    distill->setShortcutContext(Qt::ApplicationShortcut);
+    view->addAction(distill);
 }
 
 void MainWindow::openModels(const QString& teacherDir, const QString& studentDir,
@@ -231,6 +278,7 @@ void MainWindow::onModelsLoaded(const ModelsLoaded& models) {
     m_models = models;
     m_attention->setModels(models);
     m_state->setModels(models);
+    m_distill->setModels(models);
     addRecent(QString::fromStdString(models.teacher.dir) + QLatin1Char('|') +
               QString::fromStdString(models.student.dir));
     setWindowTitle(tr("Distil-xLSTM Studio \u2014 %1 vs %2")
@@ -393,9 +441,12 @@ void MainWindow::rebuildRecentMenu() {
 }
 
 QList<widgets::ExportableFigure*> MainWindow::figures() const {
-    return {m_attention->linked(),  m_attention->klStrip(),    m_heads->teacherGrid(),
-            m_heads->studentGrid(), m_alignmentPage->matrix(), m_state->stateMap(),
-            m_state->normPlot(),    m_state->gatePlot()};
+    QList<widgets::ExportableFigure*> all = {m_attention->linked(),     m_attention->klStrip(),
+                                             m_heads->teacherGrid(),    m_heads->studentGrid(),
+                                             m_alignmentPage->matrix(), m_state->stateMap(),
+                                             m_state->normPlot(),       m_state->gatePlot()};
+    all << m_distill->figures();  // the live plots, once a run has logged
+    return all;
 }
 
 QJsonObject MainWindow::provenance() const {

@@ -1,4 +1,5 @@
-// MainWindow: composes the pages (Inspect, Alignment, Recurrent state) and the Heads dock, owns
+// MainWindow: composes the pages (Inspect, Alignment, Recurrent state), the Heads dock and the
+// Distill dock, owns
 // the compute thread, keeps the current selection, and handles the File menu (open models,
 // recent files, export figure / all figures, session save/restore) and error dialogs. It holds
 // no view logic of its own (STYLE.md 4: no god window).
@@ -12,6 +13,7 @@
 
 class QTabWidget;
 class QLabel;
+class QDockWidget;
 
 namespace dxl::widgets {
 class ExportableFigure;
@@ -23,6 +25,7 @@ class AttentionPage;
 class AlignmentPage;
 class StatePage;
 class HeadsDock;
+class DistillDock;
 class ComputeWorker;
 
 class MainWindow : public QMainWindow {
@@ -48,10 +51,14 @@ class MainWindow : public QMainWindow {
     AlignmentPage* alignmentPage() const { return m_alignmentPage; }
     StatePage* statePage() const { return m_state; }
     HeadsDock* headsDock() const { return m_heads; }
+    DistillDock* distillDock() const { return m_distill; }
+    QDockWidget* distillDockWidget() const { return m_distillDockWidget; }
+    // Shows the Distill dock, giving it `height` pixels of the window (0: keep its size).
+    void showDistillDock(int height = 0);
     QTabWidget* tabs() const { return m_tabs; }
     // Last error shown (dialogs are suppressed when headless).
     QString lastError() const { return m_lastError; }
-    void setHeadless(bool headless) { m_headless = headless; }
+    void setHeadless(bool headless);
 
   signals:
     void resultsCompleted();
@@ -92,6 +99,8 @@ class MainWindow : public QMainWindow {
     AlignmentPage* m_alignmentPage = nullptr;
     StatePage* m_state = nullptr;
     HeadsDock* m_heads = nullptr;
+    DistillDock* m_distill = nullptr;
+    QDockWidget* m_distillDockWidget = nullptr;
     QLabel* m_status = nullptr;
     QString m_statusText;  // shown when the worker is idle
     QMenu* m_recentMenu = nullptr;

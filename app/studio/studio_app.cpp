@@ -8,6 +8,7 @@
 #include <QTextStream>
 #include <cstdio>
 
+#include "app/studio/distill_dock.h"
 #include "app/studio/main_window.h"
 #include "app/studio/walkthrough.h"
 
@@ -16,11 +17,14 @@ namespace dxl::studio {
 QString studioUsage() {
     return QStringLiteral(
         "usage: dxl-studio [--data-dir DIR] [--teacher DIR] [--student DIR] [--tokens IDS|TEXT]\n"
-        "                  [--session FILE] [--export all --out DIR] [--walkthrough DIR]\n"
+        "                  [--session FILE] [--watch RUN_DIR] [--export all --out DIR]\n"
+        "                  [--walkthrough DIR]\n"
         "  Defaults: DATA/models/tiny-teacher, DATA/models/tiny-student, "
         "DATA/inputs/default_tokens.txt\n"
         "  --export all --out DIR  render every figure (PNG/PDF/SVG + CSV/JSON + provenance) and "
         "exit\n"
+        "  --watch RUN_DIR         follow a distillation run (dxl distill --out RUN_DIR) in the "
+        "Distill dock\n"
         "  --walkthrough DIR       scripted tour that saves screenshots into DIR, then exits\n");
 }
 
@@ -51,6 +55,8 @@ StudioOptions parseStudioOptions(const QStringList& args) {
             value(&o.exportSpec);
         else if (a == QStringLiteral("--out"))
             value(&o.outDir);
+        else if (a == QStringLiteral("--watch"))
+            value(&o.watchDir);
         else if (a == QStringLiteral("--walkthrough"))
             value(&o.walkthroughDir);
         else
@@ -136,6 +142,10 @@ int runStudio(const StudioOptions& options) {
     } else {
         if (!options.walkthroughDir.isEmpty()) startWalkthrough(w, options.walkthroughDir);
         w.show();
+        if (!options.watchDir.isEmpty()) {
+            w.showDistillDock();
+            w.distillDock()->watchFolder(options.watchDir);
+        }
     }
     if (!options.session.isEmpty()) {
         if (!w.loadSession(options.session)) {

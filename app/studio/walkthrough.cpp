@@ -15,9 +15,14 @@
 
 #include "app/studio/alignment_page.h"
 #include "app/studio/attention_page.h"
+#include "app/studio/distill_config_form.h"
+#include "app/studio/distill_dock.h"
+#include "app/studio/distill_plots.h"
 #include "app/studio/main_window.h"
+#include "app/studio/run_log_tail.h"
 #include "app/studio/state_page.h"
 #include "widgets/alignment_matrix.h"
+#include "widgets/loss_plot.h"
 
 namespace dxl::studio {
 
@@ -88,6 +93,8 @@ void startWalkthrough(MainWindow& w, const QString& dir, int timeoutMs) {
     struct State {
         int step = 0;
         bool waitingForMaps = false;
+        bool waitingForRun = false;
+        bool waitingForResults = false;
         bool done = false;
         QStringList failures;
         std::function<void()> advance;
@@ -95,9 +102,9 @@ void startWalkthrough(MainWindow& w, const QString& dir, int timeoutMs) {
     auto st = std::make_shared<State>();
     QDir().mkpath(dir);
 
-    auto shoot = [&w, dir, st](const QString& name) {
+    auto shoot = [&w, dir, st](const QString& name, QWidget* what = nullptr) {
         const QString path = QDir(dir).filePath(name);
-        const QImage image = w.grab().toImage();
+        const QImage image = (what ? what : static_cast<QWidget*>(&w))->grab().toImage();
         const int colours = distinctColours(image, kMinScreenshotColours);
         if (!image.save(path, "PNG")) {
             st->failures << QStringLiteral("%1: could not be written").arg(path);
@@ -121,68 +128,139 @@ void startWalkthrough(MainWindow& w, const QString& dir, int timeoutMs) {
     auto later = [&w, st](int ms) { QTimer::singleShot(ms, &w, [st] { st->advance(); }); };
     auto waitForMaps = [st] { st->waitingForMaps = true; };
 
-    st->advance = [&w, dir, st, shoot, finish, later, waitForMaps] {
-        switch (st->step++) {
-            case 0:  // defaults loaded: teacher | student | difference on screen
-                shoot(QStringLiteral("01_inspect_defaults.png"));
-                w.attentionPage()->stepTeacherHead(1);  // what Ctrl+Right does
-                w.attentionPage()->stepStudentHead(2);  // what Alt+Right (twice) does
-                waitForMaps();
-                break;
-            case 1: {
-                const Selection s = w.attentionPage()->selection();
-                if (s.teacherHead != 1 || s.studentHead != 2)
-                    st->failures << QStringLiteral("switching heads: selection is T H%1, S H%2")
-                                        .arg(s.teacherHead)
-                                        .arg(s.studentHead);
-                shoot(QStringLiteral("02_switched_heads.png"));
-                w.tabs()->setCurrentWidget(w.alignmentPage());
-                later(400);
-                break;
-            }
-            case 2: {
-                shoot(QStringLiteral("03_alignment_matrix.png"));
-                const auto& matches = w.alignmentPage()->matrix()->matches();
-                if (matches.empty()) {
-                    st->failures << QStringLiteral("alignment: no Hungarian matches");
-                    later(100);
+    st->advance =
+        [&w, dir, st, shoot, finish, later, waitForMaps] {
+            switch (st->step++) {
+                case 0:  // defaults loaded: teacher | student | difference on screen
+                    shoot(QStringLiteral("01_inspect_defaults.png"));
+                    w.attentionPage()->stepTeacherHead(1);  // what Ctrl+Right does
+                    w.attentionPage()->stepStudentHead(2);  // what Alt+Right (twice) does
+                    waitForMaps();
+                    break;
+                case 1: {
+                    const Selection s = w.attentionPage()->selection();
+                    if (s.teacherHead != 1 || s.studentHead != 2)
+                        st->failures << QStringLiteral("switching heads: selection is T H%1, S H%2")
+                                            .arg(s.teacherHead)
+                                            .arg(s.studentHead);
+                    shoot(QStringLiteral("02_switched_heads.png"));
+                    w.tabs()->setCurrentWidget(w.alignmentPage());
+                    later(400);
                     break;
                 }
-                // Click the first matched cell: opens that pair in the linked heatmaps.
-                emit w.alignmentPage()->matrix()->cellClicked(matches.front().first,
-                                                              matches.front().second);
-                waitForMaps();
-                break;
-            }
-            case 3:
-                if (w.tabs()->currentWidget() != w.attentionPage())
-                    st->failures << QStringLiteral("alignment click did not open the Inspect page");
-                shoot(QStringLiteral("04_matched_pair.png"));
-                w.tabs()->setCurrentWidget(w.statePage());
-                later(400);
-                break;
-            case 4: {
-                shoot(QStringLiteral("05_recurrent_state.png"));
-                w.tabs()->setCurrentWidget(w.attentionPage());
-                QString error;
-                const QString exportDir = QDir(dir).filePath(QStringLiteral("export"));
-                const QStringList files = w.exportAllFigures(exportDir, &error);
-                if (files.isEmpty()) st->failures << QStringLiteral("export all: %1").arg(error);
-                for (const QString& f : files) {
-                    QString why;
-                    if (!checkExportedFile(f, &why)) st->failures << why;
+                case 2: {
+                    shoot(QStringLiteral("03_alignment_matrix.png"));
+                    const auto& matches = w.alignmentPage()->matrix()->matches();
+                    if (matches.empty()) {
+                        st->failures << QStringLiteral("alignment: no Hungarian matches");
+                        later(100);
+                        break;
+                    }
+                    // Click the first matched cell: opens that pair in the linked heatmaps.
+                    emit w.alignmentPage()->matrix()->cellClicked(matches.front().first,
+                                                                  matches.front().second);
+                    waitForMaps();
+                    break;
                 }
-                QTextStream(stdout) << "walkthrough: exported and checked " << files.size()
-                                    << " files in " << exportDir << "\n";
-                finish(0);
-                break;
+                case 3:
+                    if (w.tabs()->currentWidget() != w.attentionPage())
+                        st->failures
+                            << QStringLiteral("alignment click did not open the Inspect page");
+                    shoot(QStringLiteral("04_matched_pair.png"));
+                    w.tabs()->setCurrentWidget(w.statePage());
+                    later(400);
+                    break;
+                case 4: {
+                    shoot(QStringLiteral("05_recurrent_state.png"));
+                    // A 20-step distillation in the Distill dock on its defaults (the loaded
+                    // teacher and student, the paper recipe, data that suit the teacher), under
+                    // the alignment page (the Inspect page needs more height than remains).
+                    w.tabs()->setCurrentWidget(w.alignmentPage());
+                    w.showDistillDock(640);
+                    DistillDock* dock = w.distillDock();
+                    const QString runDir = QDir(dir).filePath(QStringLiteral("distill_run"));
+                    QDir(runDir).removeRecursively();
+                    dock->form()->setOutDir(runDir);
+                    dock->form()->setStepsPerStage(20);
+                    dock->form()->setEvalEvery(5);
+                    st->waitingForRun = true;
+                    if (!dock->startRun()) {
+                        st->failures
+                            << QStringLiteral("distill: not started: %1").arg(dock->statusText());
+                        finish(1);
+                    }
+                    break;
+                }
+                case 5: {  // the run finished: live plots filled from its log
+                    DistillDock* dock = w.distillDock();
+                    dock->pollRuns();
+                    const RunLogTail* run =
+                        dock->runCount() > 0 ? dock->run(dock->runCount() - 1) : nullptr;
+                    if (!run || run->trainSeries("total").keys.size() != 20 || !run->finished())
+                        st->failures << QStringLiteral("distill: expected 20 logged steps, got %1")
+                                            .arg(run ? run->trainSeries("total").keys.size() : 0);
+                    if (dock->plots()->lossPlot()->plot()->graphCount() == 0 ||
+                        dock->plots()->pplPlot()->plot()->graphCount() == 0)
+                        st->failures << QStringLiteral("distill: the live plots are empty");
+                    shoot(QStringLiteral("06_distill.png"));
+                    // The dock on its own, floated to a size where the plots have room.
+                    w.distillDockWidget()->setFloating(true);
+                    w.distillDockWidget()->resize(1500, 720);
+                    later(400);
+                    break;
+                }
+                case 6: {
+                    shoot(QStringLiteral("07_distill_dock.png"), w.distillDockWidget());
+                    w.distillDockWidget()->setFloating(false);
+                    w.distillDockWidget()->hide();  // the Inspect page at full height again
+                    // "Show maps at step t": the final checkpoint as the student in Inspect.
+                    DistillDock* dock = w.distillDock();
+                    const auto cps = dock->currentCheckpoints();
+                    if (cps.empty()) {
+                        st->failures << QStringLiteral("distill: no checkpoint to show");
+                        later(100);
+                        break;
+                    }
+                    st->waitingForResults = true;
+                    emit dock->showCheckpointRequested(cps.back().second);
+                    break;
+                }
+                case 7: {
+                    if (!w.windowTitle().contains(QStringLiteral("final")))
+                        st->failures << QStringLiteral(
+                                            "show maps: the checkpoint is not the student "
+                                            "(title '%1')")
+                                            .arg(w.windowTitle());
+                    shoot(QStringLiteral("08_checkpoint_maps.png"));
+                    QString error;
+                    const QString exportDir = QDir(dir).filePath(QStringLiteral("export"));
+                    const QStringList files = w.exportAllFigures(exportDir, &error);
+                    if (files.isEmpty())
+                        st->failures << QStringLiteral("export all: %1").arg(error);
+                    for (const QString& f : files) {
+                        QString why;
+                        if (!checkExportedFile(f, &why)) st->failures << why;
+                    }
+                    QTextStream(stdout) << "walkthrough: exported and checked " << files.size()
+                                        << " files in " << exportDir << "\n";
+                    finish(0);
+                    break;
+                }
+                default:
+                    break;
             }
-            default:
-                break;
-        }
-    };
+        };
     QObject::connect(&w, &MainWindow::resultsCompleted, &w, [st, later] {
         if (st->step == 0) later(300);
+        if (st->waitingForResults) {
+            st->waitingForResults = false;
+            later(300);
+        }
+    });
+    QObject::connect(w.distillDock(), &DistillDock::runFinished, &w, [st, later] {
+        if (!st->waitingForRun) return;
+        st->waitingForRun = false;
+        later(200);
     });
     QObject::connect(&w, &MainWindow::mapsShown, &w, [st, later] {
         if (!st->waitingForMaps) return;

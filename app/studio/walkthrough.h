@@ -1,8 +1,10 @@
 // The scripted walkthrough (dxl-studio --walkthrough DIR): start on the defaults -> switch heads
 // -> open the alignment matrix -> open a Hungarian-matched pair from it -> recurrent state ->
-// export all figures. Each step waits for the worker's results, saves a screenshot into DIR and
-// checks that it is not blank; the exported files are checked too (PNG decodes and is not
-// blank, PDF/SVG/JSON/CSV well-formed). Used by the tests/studio ctest and for docs/screenshots.
+// a 20-step distillation in the Distill dock (docked and floated screenshots) -> its final
+// checkpoint as the student ("show maps") -> export all figures. Each step waits for the worker's
+// results, saves a screenshot into DIR and checks that it is not blank; the exported files are
+// checked too (PNG decodes and is not blank, PDF/SVG/JSON/CSV well-formed). Used by the
+// tests/studio ctest and for docs/screenshots.
 #pragma once
 
 #include <QImage>

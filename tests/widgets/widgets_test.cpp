@@ -297,6 +297,40 @@ TEST(LossPlot, DebiasedEmaMatchesClosedForm) {
     EXPECT_DOUBLE_EQ(ema[0], x[0]);  // debiased: the first value is unbiased
 }
 
+TEST(LossPlot, DebiasedEmaHandComputed) {
+    // beta = 0.5 on 1, 2, 3, NaN, 5 by hand:
+    //   s1 = 0.5          -> 0.5 / (1 - 0.5)     = 1
+    //   s2 = 0.25 + 1     -> 1.25 / (1 - 0.25)   = 5/3
+    //   s3 = 0.625 + 1.5  -> 2.125 / (1 - 0.125) = 17/7
+    //   NaN is skipped    -> 17/7 repeated
+    //   s4 = 1.0625 + 2.5 -> 3.5625 / (1 - 0.0625) = 3.8
+    const std::vector<double> x = {1.0, 2.0, 3.0, std::nan(""), 5.0};
+    const auto ema = debiasedEma(x, 0.5);
+    ASSERT_EQ(ema.size(), 5u);
+    EXPECT_DOUBLE_EQ(ema[0], 1.0);
+    EXPECT_DOUBLE_EQ(ema[1], 5.0 / 3.0);
+    EXPECT_DOUBLE_EQ(ema[2], 17.0 / 7.0);
+    EXPECT_DOUBLE_EQ(ema[3], 17.0 / 7.0);
+    EXPECT_DOUBLE_EQ(ema[4], 3.8);
+    // Without debiasing the first value would be 0.5: the plotted curve starts at the data.
+    EXPECT_DOUBLE_EQ(debiasedEma({2.0}, 0.9)[0], 2.0);
+}
+
+TEST(LinePlot, SeriesStylesSetColourDashAndMarkers) {
+    qtApp();
+    LinePlot plot;
+    plot.resize(400, 200);
+    Series a{"a", {0, 1, 2}, {1, 2, 3}}, b{"b", {0, 1, 2}, {3, 2, 1}};
+    plot.setSeriesStyles({{4, Qt::DashLine, true}});
+    plot.setSeries({a, b});
+    ASSERT_EQ(plot.plot()->graphCount(), 2);
+    EXPECT_EQ(plot.plot()->graph(0)->pen().color(), seriesColor(4));
+    EXPECT_EQ(plot.plot()->graph(0)->pen().style(), Qt::DashLine);
+    EXPECT_EQ(plot.plot()->graph(0)->scatterStyle().shape(), QCPScatterStyle::ssCircle);
+    EXPECT_EQ(plot.plot()->graph(1)->pen().color(), seriesColor(1));  // default: its index
+    EXPECT_EQ(plot.plot()->graph(1)->scatterStyle().shape(), QCPScatterStyle::ssNone);
+}
+
 TEST(LossPlot, DecimationKeepsExtremesAndPlotIsLog) {
     qtApp();
     Series s;
