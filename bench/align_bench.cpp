@@ -1,7 +1,8 @@
 // Alignment analysis benchmark (issue 5): all head pairs of a 12-layer x 12-head teacher
 // against a 6-block x 12-head student (ratio map, every block mLSTM: 12 layer pairs x 144 head
 // pairs, all seven metrics) at T = 128...1024, one sample, one thread. Also the per-head
-// statistics and the full layer x block cross matrix at T = 512. Results: bench/RESULTS.md.
+// statistics and the full layer x block cross matrix at T = 512. Results: bench/RESULTS.md
+// (before/after: this program built from the previous commit, run alternately with this one).
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
@@ -49,6 +50,18 @@ BENCHMARK(BM_AlignRatioMap)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(1);
 
+// The same at T = 512 on the portable (SSE2) pair kernel instead of the AVX2+FMA one.
+void BM_AlignRatioMapPortableKernel(benchmark::State& state) {
+    at::set_num_threads(1);
+    std::vector<analysis::AlignmentInput> samples = {make_input(state.range(0))};
+    analysis::LayerMap map = analysis::ratio_layer_map(12, samples[0].student_block_types);
+    analysis::set_pair_kernel(analysis::PairKernel::Portable);
+    for (auto _ : state)
+        benchmark::DoNotOptimize(analysis::align(samples, map, {}).mean_alignment.mean);
+    analysis::set_pair_kernel(analysis::PairKernel::Auto);
+}
+BENCHMARK(BM_AlignRatioMapPortableKernel)->Arg(512)->Unit(benchmark::kMillisecond)->Iterations(1);
+
 // pair_metrics alone for one (layer, block): 144 head pairs.
 void BM_PairMetricsOneLayerPair(benchmark::State& state) {
     at::set_num_threads(1);
@@ -66,7 +79,7 @@ void BM_PairFeaturesOneLayer(benchmark::State& state) {
     at::set_num_threads(1);
     analysis::AlignmentInput in = make_input(state.range(0), 1, 1);
     for (auto _ : state)
-        benchmark::DoNotOptimize(analysis::pair_features(in.teacher_attn[0], in.mask).e);
+        benchmark::DoNotOptimize(analysis::pair_features(in.teacher_attn[0], in.mask).centred);
 }
 BENCHMARK(BM_PairFeaturesOneLayer)->Arg(512)->Unit(benchmark::kMillisecond);
 

@@ -80,6 +80,35 @@ MatrixCi matrix_ci(const torch::Tensor& stacked, double level) {
     return m;
 }
 
+// Rollout fed with per-layer head-mean row distributions in any order: steps are applied in
+// layer order as soon as the next layer is there (pending ones wait). Disabled runs drop them.
+class RolloutRun {
+  public:
+    RolloutRun(torch::Tensor mask, int64_t n_layers, bool enabled)
+        : mask_(std::move(mask)), n_(n_layers), enabled_(enabled) {
+        if (enabled_) r_ = rollout_start(mask_);
+    }
+    void add(int64_t layer, torch::Tensor mean_dist) {  // undefined: identity
+        if (!enabled_) return;
+        pending_[layer] = std::move(mean_dist);
+        for (auto it = pending_.find(next_); it != pending_.end(); it = pending_.find(next_)) {
+            r_ = rollout_step(r_, it->second, mask_);
+            pending_.erase(it);
+            ++next_;
+        }
+    }
+    torch::Tensor result() const {
+        DXL_CHECK(enabled_ && next_ == n_, InternalError, "align: rollout missing layers");
+        return r_;
+    }
+
+  private:
+    torch::Tensor mask_, r_;
+    int64_t n_ = 0, next_ = 0;
+    bool enabled_ = true;
+    std::map<int64_t, torch::Tensor> pending_;
+};
+
 }  // namespace
 
 std::vector<std::string> teacher_capture_points() {
@@ -177,8 +206,10 @@ AlignmentReport align(const std::vector<AlignmentInput>& samples, const LayerMap
         std::vector<torch::Tensor> smaps(n_blocks);  // (Hs, T, T) per mLSTM block
         for (int64_t b = 0; b < n_blocks; ++b)
             smaps[b] = normalize_student(in, b, opts.norm);
-        // Per-head features once per teacher layer / student block, dropped after their last
-        // pair (pairs visited grouped by student block); every pair is then a few matmuls.
+        // One pass per teacher layer / student block gives its pair features, head statistics
+        // and rollout input (head-mean row distribution). Pairs are visited by teacher layer, so
+        // a teacher layer's features live for its pairs only; features are dropped after their
+        // last pair. Layers outside the map get the statistics pass alone.
         std::vector<int64_t> t_uses(n_layers, 0), s_uses(n_blocks, 0);
         for (size_t pi = 0; pi < n_pairs; ++pi) {
             const LayerPair& p = map.pairs[pi];
@@ -195,49 +226,63 @@ AlignmentReport align(const std::vector<AlignmentInput>& samples, const LayerMap
         for (size_t pi = 0; pi < n_pairs; ++pi)
             order[pi] = pi;
         std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-            return map.pairs[a].student_block < map.pairs[b].student_block;
+            const LayerPair &x = map.pairs[a], &y = map.pairs[b];
+            return x.teacher_layer != y.teacher_layer ? x.teacher_layer < y.teacher_layer
+                                                      : x.student_block < y.student_block;
         });
-        std::map<int64_t, PairFeatures> t_feat, s_feat;
-        std::vector<torch::Tensor> vals(n_pairs);  // (M, Ht, Hs) per pair
-        for (size_t pi : order) {
-            const LayerPair& p = map.pairs[pi];
-            auto tf = t_feat.find(p.teacher_layer);
-            if (tf == t_feat.end())
-                tf = t_feat
-                         .emplace(p.teacher_layer, pair_features(in.teacher_attn[p.teacher_layer],
-                                                                 mask, opts.metric))
-                         .first;
-            auto sf = s_feat.find(p.student_block);
-            if (sf == s_feat.end())
-                sf = s_feat
-                         .emplace(p.student_block,
-                                  pair_features(smaps[p.student_block], mask, opts.metric))
-                         .first;
-            vals[pi] = pair_metrics(tf->second, sf->second);
-            if (--t_uses[p.teacher_layer] == 0) t_feat.erase(tf);
-            if (--s_uses[p.student_block] == 0) s_feat.erase(sf);
-        }
-        for (size_t pi = 0; pi < n_pairs; ++pi)
-            pair_vals[pi].push_back(vals[pi]);
-        std::vector<torch::Tensor> ts;
         bool all_teacher = true;
-        for (int64_t l = 0; l < n_layers; ++l) {
+        for (int64_t l = 0; l < n_layers; ++l)
             all_teacher = all_teacher && in.teacher_attn[l].defined();
-            ts.push_back(in.teacher_attn[l].defined()
-                             ? head_stats(in.teacher_attn[l], mask)
-                             : torch::full({kNumHeadStats, rep.teacher_heads}, kNaN,
-                                           torch::kFloat64));  // (S, Ht)
-        }
-        t_stats.push_back(torch::stack(ts, 1));  // (S, L, Ht)
         int64_t hs = 0;
         for (const auto& m : smaps)
             if (m.defined()) hs = m.size(0);
         rep.student_heads = hs;
-        std::vector<torch::Tensor> ss;
-        for (int64_t b = 0; b < n_blocks; ++b)
-            ss.push_back(smaps[b].defined()
-                             ? head_stats(smaps[b], mask)
-                             : torch::full({kNumHeadStats, hs}, kNaN, torch::kFloat64));
+        // Head statistics (S, H) per layer and the rollouts, fed as layers are summarised.
+        std::vector<torch::Tensor> ts(n_layers), ss(n_blocks);
+        RolloutRun t_roll(mask, n_layers, all_teacher), s_roll(mask, n_blocks, all_teacher);
+        auto summary = [&](const torch::Tensor& maps, bool features, torch::Tensor& stats,
+                           RolloutRun& run, int64_t l) {
+            LayerSummary s = summarize_layer(maps, mask, opts.metric, features);
+            stats = s.stats;
+            run.add(l, s.mean_dist);
+            return std::move(s.features);
+        };
+        std::map<int64_t, PairFeatures> t_feat, s_feat;
+        std::vector<torch::Tensor> vals(n_pairs);  // (M, Ht, Hs) per pair
+        for (size_t pi : order) {
+            const LayerPair& p = map.pairs[pi];
+            const int64_t l = p.teacher_layer, b = p.student_block;
+            auto tf = t_feat.find(l);
+            if (tf == t_feat.end())
+                tf = t_feat.emplace(l, summary(in.teacher_attn[l], true, ts[l], t_roll, l)).first;
+            auto sf = s_feat.find(b);
+            if (sf == s_feat.end())
+                sf = s_feat.emplace(b, summary(smaps[b], true, ss[b], s_roll, b)).first;
+            vals[pi] = pair_metrics(tf->second, sf->second);
+            if (--t_uses[l] == 0) t_feat.erase(tf);
+            if (--s_uses[b] == 0) s_feat.erase(sf);
+        }
+        for (size_t pi = 0; pi < n_pairs; ++pi)
+            pair_vals[pi].push_back(vals[pi]);
+        for (int64_t l = 0; l < n_layers; ++l) {
+            if (ts[l].defined()) continue;
+            if (in.teacher_attn[l].defined()) {
+                summary(in.teacher_attn[l], false, ts[l], t_roll, l);
+            } else {
+                ts[l] = torch::full({kNumHeadStats, rep.teacher_heads}, kNaN, torch::kFloat64);
+                t_roll.add(l, torch::Tensor());
+            }
+        }
+        for (int64_t b = 0; b < n_blocks; ++b) {
+            if (ss[b].defined()) continue;
+            if (smaps[b].defined()) {
+                summary(smaps[b], false, ss[b], s_roll, b);
+            } else {  // no token mixing: identity in the rollout
+                ss[b] = torch::full({kNumHeadStats, hs}, kNaN, torch::kFloat64);
+                s_roll.add(b, torch::Tensor());
+            }
+        }
+        t_stats.push_back(torch::stack(ts, 1));  // (S, L, Ht)
         s_stats.push_back(torch::stack(ss, 1));  // (S, N, Hs)
 
         bool have_hidden = static_cast<int64_t>(in.teacher_hidden.size()) == n_layers;
@@ -257,8 +302,8 @@ AlignmentReport align(const std::vector<AlignmentInput>& samples, const LayerMap
             roll.push_back(torch::full({kNumMetrics}, kNaN, torch::kFloat64));
             continue;
         }
-        torch::Tensor rt = rollout(in.teacher_attn, mask);  // (T, T)
-        torch::Tensor rs = rollout(smaps, mask);            // (T, T)
+        torch::Tensor rt = t_roll.result();  // (T, T)
+        torch::Tensor rs = s_roll.result();  // (T, T)
         roll.push_back(
             pair_metrics(rt.unsqueeze(0), rs.unsqueeze(0), mask, opts.metric).flatten());  // (M)
         if (si == 0) {

@@ -1,9 +1,12 @@
-// Batched alignment metrics, per-head statistics, CKA, logit agreement and rollout. Per-head
-// features (valid causal entries, average ranks by radix sort, eps row distributions and their
-// logs, top-k indicators) are computed once per layer (pair_features); the pairwise terms are
-// then float64 matmuls (Frobenius, KL cross term, Pearson, Spearman, cosine), a float32 batched
-// matmul for top-k intersections, and a float32 s log s kernel with float64 accumulation for the
-// JS mixture entropy (float64 broadcast fallback for subnormal probabilities).
+// Batched alignment metrics, per-head statistics, CKA, logit agreement and rollout. One pass
+// over a layer's maps (summarize / layer_pass) yields the per-head features (centred valid
+// causal entries, exact integer average ranks by radix sort, eps row distributions, top-k
+// column lists), the head statistics and the head-mean row distribution for the rollout, so the
+// row distributions are computed once. The pairwise terms of all head pairs of a layer pair are
+// then one blocked pass (pair_kernel.inc: float64 centred and rank products, the KL cross term,
+// and a float32 s log s kernel with float64 accumulation for the JS mixture entropy; AVX2+FMA
+// build chosen at run time, float64 broadcast fallback for subnormal probabilities) and a merge
+// of sorted top-k lists.
 #include "core/analysis/metrics.h"
 
 #include <torch/torch.h>
@@ -12,6 +15,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "core/base/error.h"
@@ -40,12 +44,6 @@ int64_t valid_count(const char* op, const torch::Tensor& mask) {
     return r;
 }
 
-// Rows centred and scaled to unit norm (H, N); zero-variance rows become NaN.
-torch::Tensor center_unit(const torch::Tensor& x) {
-    torch::Tensor c = x - x.mean(1, true);  // (H, N)
-    return c / c.norm(2, 1, true);
-}
-
 // x log x with 0 log 0 = 0, given log x: vectorised (torch::xlogy evaluates std::log per entry).
 torch::Tensor xlogx(const torch::Tensor& x, const torch::Tensor& log_x) {
     return torch::where(x > 0, x * log_x, torch::zeros({}, x.options()));
@@ -71,8 +69,8 @@ torch::Tensor row_distributions(const torch::Tensor& attn, const torch::Tensor& 
 
 namespace {
 
-// Monotone unsigned key of a double: a < b  <=>  key(a) < key(b); -0 and +0 share a key, every
-// NaN maps to the key of the positive quiet NaN (sorted last, as torch's sort does).
+// Monotone unsigned key of a float / double: a < b  <=>  key(a) < key(b); -0 and +0 share a
+// key, every NaN maps to the key of the positive quiet NaN (sorted last, as torch's sort does).
 uint64_t order_key(double v) {
     if (v == 0.0) v = 0.0;
     if (std::isnan(v)) v = std::numeric_limits<double>::quiet_NaN();
@@ -80,30 +78,47 @@ uint64_t order_key(double v) {
     std::memcpy(&b, &v, sizeof b);
     return (b >> 63) != 0 ? ~b : b | (uint64_t{1} << 63);
 }
+uint32_t order_key(float v) {
+    if (v == 0.0f) v = 0.0f;
+    if (std::isnan(v)) v = std::numeric_limits<float>::quiet_NaN();
+    uint32_t b = 0;
+    std::memcpy(&b, &v, sizeof b);
+    return (b >> 31) != 0 ? ~b : b | (uint32_t{1} << 31);
+}
 
-// Average ranks of x[0..n) into out (1-based, ties share the mean rank): stable LSD radix sort
-// of the keys with 11-bit digits, skipping digits that are equal for every entry (float32
-// inputs widened to float64 leave the low 29 bits zero).
-void rank_row(const double* x, int64_t n, double* out, std::vector<uint64_t>& key,
-              std::vector<uint64_t>& key2, std::vector<uint32_t>& idx,
-              std::vector<uint32_t>& idx2) {
-    constexpr int kBits = 11, kPasses = 6;
-    constexpr uint64_t kMask = (uint64_t{1} << kBits) - 1;
-    key.resize(n);
-    key2.resize(n);
-    idx.resize(n);
-    idx2.resize(n);
-    std::vector<uint32_t> hist(static_cast<size_t>(kPasses) << kBits, 0);
+template <class K>
+struct RankScratch {
+    std::vector<K> key, key2;  // key[0, n) is the input
+    std::vector<uint32_t> idx, idx2;
+    std::vector<uint32_t> hist;
+};
+
+// Average ranks of the keys s.key[0, n) (ties share the mean rank, NaN keys never tie): stable
+// LSD radix sort with 11-bit digits, skipping digits that are equal for every entry. Calls
+// emit(i, lo, hi) for every entry i in a tie group occupying sorted positions [lo, hi), so the
+// 1-based average rank is (lo + hi + 1) / 2.
+template <class K, class Emit>
+void rank_keys(RankScratch<K>& s, int64_t n, K nan_key, Emit emit) {
+    constexpr int kBits = 11;
+    constexpr int kPasses = (static_cast<int>(sizeof(K)) * 8 + kBits - 1) / kBits;
+    constexpr K kMask = (K{1} << kBits) - 1;
+    s.key2.resize(n);
+    s.idx.resize(n);
+    s.idx2.resize(n);
+    s.hist.assign(static_cast<size_t>(kPasses) << kBits, 0);
+    K* key = s.key.data();
+    K* key2 = s.key2.data();
+    uint32_t* idx = s.idx.data();
+    uint32_t* idx2 = s.idx2.data();
     for (int64_t i = 0; i < n; ++i) {
-        const uint64_t k = order_key(x[i]);
-        key[i] = k;
+        const K k = key[i];
         idx[i] = static_cast<uint32_t>(i);
         for (int p = 0; p < kPasses; ++p)
-            ++hist[(static_cast<size_t>(p) << kBits) + ((k >> (p * kBits)) & kMask)];
+            ++s.hist[(static_cast<size_t>(p) << kBits) + ((k >> (p * kBits)) & kMask)];
     }
     for (int p = 0; p < kPasses; ++p) {
-        uint32_t* h = hist.data() + (static_cast<size_t>(p) << kBits);
-        const uint64_t d0 = (key[0] >> (p * kBits)) & kMask;
+        uint32_t* h = s.hist.data() + (static_cast<size_t>(p) << kBits);
+        const K d0 = (key[0] >> (p * kBits)) & kMask;
         if (h[d0] == static_cast<uint32_t>(n)) continue;  // one digit value: nothing to reorder
         uint32_t sum = 0;
         for (size_t d = 0; d <= kMask; ++d) {
@@ -116,126 +131,325 @@ void rank_row(const double* x, int64_t n, double* out, std::vector<uint64_t>& ke
             key2[dst] = key[i];
             idx2[dst] = idx[i];
         }
-        key.swap(key2);
-        idx.swap(idx2);
+        std::swap(key, key2);
+        std::swap(idx, idx2);
     }
-    const uint64_t nan_key = order_key(std::numeric_limits<double>::quiet_NaN());
     for (int64_t i = 0; i < n;) {
         int64_t j = i + 1;
         if (key[i] != nan_key)  // NaNs never tie (unique_consecutive semantics)
             while (j < n && key[j] == key[i])
                 ++j;
-        const double avg = (static_cast<double>(i) + static_cast<double>(j) + 1.0) * 0.5;
         for (int64_t t = i; t < j; ++t)
-            out[idx[t]] = avg;
+            emit(idx[t], i, j);
         i = j;
     }
 }
 
-// JS kernel: f(s) = s log s on float32 lanes with a branch-free Cephes-style log (valid for
-// normal positive s; callers guarantee that). GCC/Clang vector extensions (SSE2 or better).
-typedef float V4f __attribute__((vector_size(16)));
-typedef int32_t V4i __attribute__((vector_size(16)));
-typedef double V4d __attribute__((vector_size(32)));
+// The pairwise sums: a portable build and an AVX2+FMA build of the same code.
+namespace portable {
+#include "core/analysis/pair_kernel.inc"
+}  // namespace portable
+#if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(__i386__))
+#define DXL_PAIR_KERNEL_AVX2 1
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+namespace avx2 {
+#include "core/analysis/pair_kernel.inc"
+}  // namespace avx2
+#pragma GCC pop_options
+#endif
 
-inline V4f splat(float v) {
-    return V4f{v, v, v, v};
-}
-inline V4i as_int(V4f x) {
-    V4i r;
-    std::memcpy(&r, &x, sizeof r);
-    return r;
-}
-inline V4f as_float(V4i x) {
-    V4f r;
-    std::memcpy(&r, &x, sizeof r);
-    return r;
-}
+using PairSumsFn = void (*)(const portable::SideView&, int64_t, int64_t, const portable::SideView&,
+                            int64_t, int64_t, int64_t, double*, double*, double*, double*, int64_t);
 
-inline V4f slogs4(V4f s) {
-    V4i bits = as_int(s);
-    V4i e = ((bits >> 23) & 0xff) - 126;
-    V4f m = as_float((bits & 0x007fffff) | 0x3f000000);  // mantissa in [0.5, 1)
-    const V4i small = m < splat(0.707106781186547524f);  // -1 where true
-    e = e + small;
-    m = m - splat(1.0f) + as_float(as_int(m) & small);
-    const V4f z = m * m;
-    V4f y = splat(7.0376836292e-2f);
-    y = y * m - 1.1514610310e-1f;
-    y = y * m + 1.1676998740e-1f;
-    y = y * m - 1.2420140846e-1f;
-    y = y * m + 1.4249322787e-1f;
-    y = y * m - 1.6668057665e-1f;
-    y = y * m + 2.0000714765e-1f;
-    y = y * m - 2.4999993993e-1f;
-    y = y * m + 3.3333331174e-1f;
-    y = y * m * z;
-    const V4f fe = __builtin_convertvector(e, V4f);
-    y = y + fe * -2.12194440e-4f;
-    y = y - 0.5f * z;
-    return s * (m + y + fe * 0.693359375f);
+bool cpu_has_avx2() {
+#ifdef DXL_PAIR_KERNEL_AVX2
+    static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return has;
+#else
+    return false;
+#endif
 }
 
-// out[i * hb + j] = sum_e f(a_i[e] + b_j[e]) for a (ha, n), b (hb, n) float32 rows. Blocked over
-// e; per block float lanes, folded into double. The result for a pair depends only on the two
-// rows (not on ha, hb or the other rows), so identical rows give bitwise identical sums.
-void slogs_sums(const float* a, int64_t ha, const float* b, int64_t hb, int64_t n, double* out) {
-    constexpr int64_t kBlock = 2048;
-    std::fill(out, out + ha * hb, 0.0);
-    for (int64_t e0 = 0; e0 < n; e0 += kBlock) {
-        const int64_t e1 = std::min(n, e0 + kBlock);
-        const int64_t full = e0 + (e1 - e0) / 8 * 8;
-        for (int64_t i = 0; i < ha; ++i) {
-            const float* ai = a + i * n;
-            for (int64_t j = 0; j < hb; ++j) {
-                const float* bj = b + j * n;
-                V4d dacc = {0, 0, 0, 0};
-                V4f acc0 = splat(0.0f), acc1 = splat(0.0f);
-                for (int64_t e = e0; e < full; e += 8) {
-                    V4f a0, a1, b0, b1;
-                    std::memcpy(&a0, ai + e, sizeof a0);
-                    std::memcpy(&a1, ai + e + 4, sizeof a1);
-                    std::memcpy(&b0, bj + e, sizeof b0);
-                    std::memcpy(&b1, bj + e + 4, sizeof b1);
-                    acc0 += slogs4(a0 + b0);
-                    acc1 += slogs4(a1 + b1);
-                    if (((e - e0) & 63) == 56) {  // fold every 64 entries into float64
-                        dacc += __builtin_convertvector(acc0 + acc1, V4d);
-                        acc0 = splat(0.0f);
-                        acc1 = splat(0.0f);
-                    }
+PairKernel& kernel_choice() {
+    static PairKernel k = PairKernel::Auto;
+    return k;
+}
+
+void run_pair_sums(const portable::SideView& P, int64_t h0, int64_t h1, const portable::SideView& A,
+                   int64_t g0, int64_t g1, int64_t n, double* gc, double* gr, double* kl,
+                   double* js, int64_t ld) {
+#ifdef DXL_PAIR_KERNEL_AVX2
+    if (active_pair_kernel() == PairKernel::Avx2) {
+        // Same layout in both namespaces (identical definitions from one file).
+        static_assert(sizeof(avx2::SideView) == sizeof(portable::SideView));
+        avx2::SideView p{P.c, P.r, P.d, P.ld, P.d32}, a{A.c, A.r, A.d, A.ld, A.d32};
+        avx2::pair_sums(p, h0, h1, a, g0, g1, n, gc, gr, kl, js, ld);
+        return;
+    }
+#endif
+    portable::pair_sums(P, h0, h1, A, g0, g1, n, gc, gr, kl, js, ld);
+}
+
+portable::SideView side_view(const PairFeatures& f) {
+    return {f.centred.data_ptr<double>(), f.ranks.data_ptr<int32_t>(), f.dist.data_ptr<double>(),
+            f.log_dist.data_ptr<double>(),
+            f.dist32.defined() ? f.dist32.data_ptr<float>() : nullptr};
+}
+
+// Valid causal entries of a mask: the valid columns of a valid row i are the valid tokens
+// j <= i, i.e. the first n_i entries of the sorted valid-token list; row i's entries start at
+// n_i (n_i - 1) / 2 in the row-major entry order.
+struct Layout {
+    int64_t T = 0, R = 0, E = 0;
+    std::vector<int64_t> cols;  // (R) valid tokens, ascending
+};
+
+Layout make_layout(const char* op, const torch::Tensor& mask) {
+    Layout L;
+    torch::Tensor m = mask.to(torch::kBool).contiguous();
+    L.T = m.size(0);
+    const bool* mp = m.data_ptr<bool>();
+    for (int64_t i = 0; i < L.T; ++i)
+        if (mp[i]) L.cols.push_back(i);
+    L.R = static_cast<int64_t>(L.cols.size());
+    DXL_CHECK(L.R > 0, ValueError, op,
+              ": the validity mask marks no token as valid; give at least one non-pad token");
+    L.E = L.R * (L.R + 1) / 2;
+    return L;
+}
+
+struct PassOptions {
+    bool features = false, stats = false, mean_dist = false;
+    double eps = 0.0;
+    int64_t k = 0;
+};
+
+// One pass over the maps (H, T, T) of scalar type S: per head and valid row, the valid causal
+// entries, their row distributions with eps (features) and without (statistics, rollout), the
+// order keys (ranks, top-k). Same operations as row_distributions / head_stats, reordered.
+template <class S>
+void layer_pass(const torch::Tensor& maps, const Layout& L, const PassOptions& o,
+                LayerSummary& out) {
+    using Key = std::conditional_t<sizeof(S) == 4, uint32_t, uint64_t>;
+    const int64_t H = maps.size(0), T = L.T, R = L.R, E = L.E;
+    const S* X = maps.data_ptr<S>();
+    const int64_t* cols = L.cols.data();
+    constexpr double kMin = std::numeric_limits<double>::min();
+    PairFeatures& f = out.features;
+    double *cent = nullptr, *dist = nullptr, *mean = nullptr, *sq = nullptr;
+    float* dist32 = nullptr;
+    double dmin = std::numeric_limits<double>::infinity();  // smallest eps row probability
+    int32_t *ranks = nullptr, *topk = nullptr;
+    const int64_t k = o.k;
+    if (o.features) {
+        f.heads = H;
+        f.T = T;
+        f.E = E;
+        f.k = k;
+        f.rows = static_cast<double>(R);
+        f.centred = torch::empty({H, E}, torch::kFloat64);
+        f.dist = torch::empty({H, E}, torch::kFloat64);
+        f.dist32 = torch::empty({H, E}, torch::kFloat32);
+        f.mean = torch::empty({H}, torch::kFloat64);
+        f.sq = torch::empty({H}, torch::kFloat64);
+        f.ranks = torch::empty({H, E}, torch::kInt32);
+        f.topk = torch::zeros({H, T, k}, torch::kInt32);
+        f.topk_count = torch::zeros({T}, torch::kInt32);
+        cent = f.centred.data_ptr<double>();
+        dist = f.dist.data_ptr<double>();
+        dist32 = f.dist32.data_ptr<float>();
+        mean = f.mean.data_ptr<double>();
+        sq = f.sq.data_ptr<double>();
+        ranks = f.ranks.data_ptr<int32_t>();
+        topk = f.topk.data_ptr<int32_t>();
+        int32_t* kc = f.topk_count.data_ptr<int32_t>();
+        for (int64_t r = 0; r < R; ++r)
+            kc[cols[r]] = static_cast<int32_t>(std::min(k, r + 1));
+    }
+    double* msum = nullptr;
+    if (o.mean_dist) {
+        out.mean_dist = torch::zeros({T, T}, torch::kFloat64);
+        msum = out.mean_dist.data_ptr<double>();
+    }
+    double* st = nullptr;
+    if (o.stats) {
+        out.stats = torch::full({kNumHeadStats, H}, kNaN, torch::kFloat64);  // (S, H)
+        st = out.stats.data_ptr<double>();
+    }
+    std::vector<double> p0(E);  // eps-0 row distributions of one head
+    torch::Tensor logp = o.stats ? torch::empty({E}, torch::kFloat64) : torch::Tensor();
+    RankScratch<Key> rs;
+    if (o.features) rs.key.resize(E);
+    std::vector<Key> bk(static_cast<size_t>(std::max<int64_t>(k, 1)));
+    std::vector<int32_t> bj(bk.size());
+    int64_t n_prev = 0;
+    for (int64_t r = 1; r < R; ++r)
+        n_prev += cols[r - 1] == cols[r] - 1;
+    for (int64_t h = 0; h < H; ++h) {
+        const S* Xh = X + h * T * T;
+        double* c = o.features ? cent + h * E : nullptr;
+        double* d = o.features ? dist + h * E : nullptr;
+        float* d32 = o.features ? dist32 + h * E : nullptr;
+        Key* keys = o.features ? rs.key.data() : nullptr;
+        double se = 0.0, se2 = 0.0;
+        double dist_sum = 0.0, diag_sum = 0.0, sink_sum = 0.0, prev_sum = 0.0;
+        for (int64_t r = 0; r < R; ++r) {
+            const int64_t i = cols[r], n = r + 1, off = r * (r + 1) / 2;
+            const S* xi = Xh + i * T;
+            double s0 = 0.0, seps = 0.0;
+            for (int64_t t = 0; t < n; ++t) {
+                const S x = xi[cols[t]];
+                const double v = static_cast<double>(x);
+                const double v0 = std::max(v, 0.0);  // NaN stays NaN
+                p0[off + t] = v0;
+                s0 += v0;
+                seps += v0 + o.eps;
+                if (o.features) {
+                    c[off + t] = v;
+                    se += v;
+                    se2 += v * v;
+                    keys[off + t] = order_key(x);
                 }
-                if (full < e1) {  // tail: pad with s = 1 and drop the padded lanes
-                    float va[8] = {1, 1, 1, 1, 1, 1, 1, 1}, vb[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-                    for (int64_t e = full; e < e1; ++e) {
-                        va[e - full] = ai[e];
-                        vb[e - full] = bj[e];
-                    }
-                    V4f a0, a1, b0, b1;
-                    std::memcpy(&a0, va, sizeof a0);
-                    std::memcpy(&a1, va + 4, sizeof a1);
-                    std::memcpy(&b0, vb, sizeof b0);
-                    std::memcpy(&b1, vb + 4, sizeof b1);
-                    float t[8];
-                    const V4f t0 = slogs4(a0 + b0), t1 = slogs4(a1 + b1);
-                    std::memcpy(t, &t0, sizeof t0);
-                    std::memcpy(t + 4, &t1, sizeof t1);
-                    for (int64_t l = e1 - full; l < 8; ++l)
-                        t[l] = 0.0f;
-                    std::memcpy(&a0, t, sizeof a0);
-                    std::memcpy(&a1, t + 4, sizeof a1);
-                    acc0 += a0;
-                    acc1 += a1;
+            }
+            // Reciprocals of the row sums (clamped as row_distributions does): one division
+            // per row instead of two per entry (results differ from division by <= 1 ulp).
+            const double inv0 = 1.0 / std::max(s0, kMin), inveps = 1.0 / std::max(seps, kMin);
+            double rdist = 0.0;
+            for (int64_t t = 0; t < n; ++t) {
+                const double v0 = p0[off + t];
+                if (o.features) {
+                    const double de = (v0 + o.eps) * inveps;
+                    d[off + t] = de;
+                    d32[off + t] = static_cast<float>(de);
+                    if (de < dmin || std::isnan(de)) dmin = de;  // NaN sticks
                 }
-                dacc += __builtin_convertvector(acc0 + acc1, V4d);
-                const double s = (dacc[0] + dacc[1]) + (dacc[2] + dacc[3]);
-                out[i * hb + j] += s;
+                const double p = v0 * inv0;
+                p0[off + t] = p;
+                rdist += p * static_cast<double>(i - cols[t]);
+                if (msum != nullptr) msum[i * T + cols[t]] += p;
+            }
+            dist_sum += rdist;
+            diag_sum += p0[off + n - 1];
+            sink_sum += p0[off];
+            if (r > 0 && cols[r - 1] == i - 1) prev_sum += p0[off + n - 2];
+            if (o.features) {  // top-k: descending key, ties to the smaller column
+                const int64_t kr = std::min(k, n);
+                int64_t cnt = 0;
+                for (int64_t t = 0; t < n; ++t) {
+                    const Key key = keys[off + t];
+                    if (cnt == kr && !(key > bk[cnt - 1])) continue;
+                    int64_t pos = cnt < kr ? cnt++ : kr - 1;
+                    while (pos > 0 && key > bk[pos - 1]) {
+                        bk[pos] = bk[pos - 1];
+                        bj[pos] = bj[pos - 1];
+                        --pos;
+                    }
+                    bk[pos] = key;
+                    bj[pos] = static_cast<int32_t>(cols[t]);
+                }
+                int32_t* dst = topk + (h * T + i) * k;
+                std::copy(bj.begin(), bj.begin() + kr, dst);
+                std::sort(dst, dst + kr);
             }
         }
+        if (o.features) {
+            const double mu = se / static_cast<double>(E);
+            mean[h] = mu;
+            sq[h] = se2;
+            for (int64_t e = 0; e < E; ++e)
+                c[e] -= mu;
+            int32_t* rk = ranks + h * E;
+            const int64_t En = E;
+            const Key nan_key = order_key(std::numeric_limits<S>::quiet_NaN());
+            rank_keys(rs, E, nan_key, [&](uint32_t e, int64_t lo, int64_t hi) {
+                rk[e] = static_cast<int32_t>(lo + hi - En);
+            });
+        }
+        if (o.stats) {
+            torch::Tensor pt = torch::from_blob(p0.data(), {E}, torch::kFloat64);
+            at::log_out(logp, pt);
+            const double* lp = logp.data_ptr<double>();
+            double ent = 0.0;
+            for (int64_t r = 0; r < R; ++r) {
+                const int64_t off = r * (r + 1) / 2;
+                double s = 0.0;
+                for (int64_t t = 0; t <= r; ++t)
+                    if (p0[off + t] > 0) s += p0[off + t] * lp[off + t];
+                ent += -s;
+            }
+            const double Rd = static_cast<double>(R);
+            st[static_cast<int>(HeadStat::Entropy) * H + h] = ent / Rd;
+            st[static_cast<int>(HeadStat::Distance) * H + h] = dist_sum / Rd;
+            st[static_cast<int>(HeadStat::Diagonal) * H + h] = diag_sum / Rd;
+            st[static_cast<int>(HeadStat::Sink) * H + h] = sink_sum / Rd;
+            if (n_prev > 0)
+                st[static_cast<int>(HeadStat::PrevToken) * H + h] =
+                    prev_sum / static_cast<double>(n_prev);
+        }
     }
+    if (msum != nullptr) out.mean_dist.div_(static_cast<double>(H));
+    // JS kernel domain: s = p + q normal and positive (float rounding is monotone, so the
+    // float32 minimum is the rounded float64 minimum; NaN fails the test).
+    if (o.features && !(E == 0 || static_cast<float>(dmin) >= std::numeric_limits<float>::min()))
+        f.dist32 = torch::Tensor();
+}
+
+LayerSummary summarize(const char* op, const torch::Tensor& maps, const torch::Tensor& mask,
+                       const PassOptions& o) {
+    Layout L = make_layout(op, mask);
+    LayerSummary out;
+    torch::Tensor x = maps;
+    if (x.scalar_type() != torch::kFloat32 && x.scalar_type() != torch::kFloat64)
+        x = x.to(torch::kFloat64);
+    x = x.contiguous();
+    if (x.scalar_type() == torch::kFloat32)
+        layer_pass<float>(x, L, o, out);
+    else
+        layer_pass<double>(x, L, o, out);
+    if (!o.features) return out;
+    PairFeatures& f = out.features;
+    f.mask = mask.to(torch::kBool);
+    f.log_dist = f.dist.log();
+    const bool positive = f.dist32.defined();  // every eps row probability > 0
+    if (!positive) f.dist_logd = xlogx(f.dist, f.log_dist).sum(1);
+    // Self pairs through the pair kernel: |c|^2, sum ranks^2, F(2 dist32) bitwise as any pair.
+    const int64_t H = f.heads;
+    f.csq = torch::empty({H}, torch::kFloat64);
+    f.rsq = torch::empty({H}, torch::kFloat64);
+    f.self_slogs = torch::empty({H}, torch::kFloat64);
+    if (positive) f.dist_logd = torch::empty({H}, torch::kFloat64);
+    const portable::SideView v = side_view(f);
+    std::vector<double> gc(H * H), gr(H * H), kl(H * H), js(H * H);
+    for (int64_t h = 0; h < H; ++h) {
+        run_pair_sums(v, h, h + 1, v, h, h + 1, f.E, gc.data(), gr.data(), kl.data(), js.data(), H);
+        f.csq[h] = gc[h * H + h];
+        f.rsq[h] = gr[h * H + h];
+        f.self_slogs[h] = js[h * H + h];
+        if (positive) f.dist_logd[h] = kl[h * H + h];  // sum dist log dist (no zero entries)
+    }
+    return out;
+}
+
+void check_options(const MetricOptions& opts) {
+    DXL_CHECK(opts.eps > 0, ValueError, "pair_metrics: expected eps > 0 (KL needs it), but got ",
+              opts.eps);
+    DXL_CHECK(opts.top_k > 0, ValueError, "pair_metrics: expected top_k > 0, but got ", opts.top_k);
 }
 
 }  // namespace
+
+void set_pair_kernel(PairKernel k) {
+    DXL_CHECK(k != PairKernel::Avx2 || cpu_has_avx2(), ValueError,
+              "set_pair_kernel: this CPU (or build) has no AVX2+FMA kernel");
+    kernel_choice() = k;
+}
+
+PairKernel active_pair_kernel() {
+    const PairKernel k = kernel_choice();
+    if (k == PairKernel::Auto) return cpu_has_avx2() ? PairKernel::Avx2 : PairKernel::Portable;
+    return k;
+}
 
 torch::Tensor average_ranks(const torch::Tensor& x) {
     DXL_CHECK(x.dim() == 2, ShapeError, "average_ranks: expected (H, N), but got ", x.sizes());
@@ -244,105 +458,97 @@ torch::Tensor average_ranks(const torch::Tensor& x) {
     torch::Tensor xd = x.to(torch::kFloat64).contiguous();      // (H, N)
     torch::Tensor out = torch::empty({H, N}, torch::kFloat64);  // (H, N)
     if (N == 0) return out;
-    std::vector<uint64_t> key, key2;
-    std::vector<uint32_t> idx, idx2;
-    for (int64_t h = 0; h < H; ++h)
-        rank_row(xd.data_ptr<double>() + h * N, N, out.data_ptr<double>() + h * N, key, key2, idx,
-                 idx2);
+    RankScratch<uint64_t> s;
+    s.key.resize(N);
+    const uint64_t nan_key = order_key(std::numeric_limits<double>::quiet_NaN());
+    for (int64_t h = 0; h < H; ++h) {
+        const double* row = xd.data_ptr<double>() + h * N;
+        double* o = out.data_ptr<double>() + h * N;
+        for (int64_t i = 0; i < N; ++i)
+            s.key[i] = order_key(row[i]);
+        rank_keys(s, N, nan_key, [&](uint32_t i, int64_t lo, int64_t hi) {
+            o[i] = (static_cast<double>(lo) + static_cast<double>(hi) + 1.0) * 0.5;
+        });
+    }
     return out;
 }
 
 PairFeatures pair_features(const torch::Tensor& maps, const torch::Tensor& mask,
                            const MetricOptions& opts) {
     check_maps("pair_metrics", maps, mask, "attention maps");
-    DXL_CHECK(opts.eps > 0, ValueError, "pair_metrics: expected eps > 0 (KL needs it), but got ",
-              opts.eps);
-    DXL_CHECK(opts.top_k > 0, ValueError, "pair_metrics: expected top_k > 0, but got ", opts.top_k);
+    check_options(opts);
     torch::NoGradGuard no_grad;
-    PairFeatures f;
-    f.heads = maps.size(0);
-    f.T = maps.size(1);
-    const int64_t T = f.T;
-    f.rows = static_cast<double>(valid_count("pair_metrics", mask));
-    f.cv = causal_valid(mask);                                // (T, T) bool
-    torch::Tensor idx = f.cv.flatten().nonzero().squeeze(1);  // (E)
-    auto entries = [&](const torch::Tensor& x) {              // (H, T, T) -> (H, E)
-        return x.reshape({x.size(0), T * T}).index_select(1, idx);
-    };
-    torch::Tensor x64 = maps.to(torch::kFloat64);  // (H, T, T)
-    f.e = entries(x64);                            // (H, E)
-    f.sq = f.e.square().sum(1);
-    f.unit = f.e / f.e.norm(2, 1, true);
-    f.centred = center_unit(f.e);
-    f.ranks = center_unit(average_ranks(f.e));
-    {  // row_distributions(maps, mask, eps), in place (same operations, fewer big temporaries)
-        torch::Tensor c = f.cv.to(torch::kFloat64);  // (T, T)
-        torch::Tensor d = x64.clamp_min(0.0);        // (H, T, T)
-        d.mul_(c).add_(opts.eps * c);
-        d.div_(d.sum(-1, true).clamp_min(std::numeric_limits<double>::min()));
-        x64 = torch::Tensor();
-        f.dist = entries(d);  // (H, E)
-    }
-    f.log_dist = f.dist.log();
-    f.dist_logd = xlogx(f.dist, f.log_dist).sum(1);
-    torch::Tensor d32 = f.dist.to(torch::kFloat32).contiguous();  // (H, E)
-    const bool normal =
-        d32.numel() == 0 || d32.min().item<float>() >= std::numeric_limits<float>::min();
-    if (normal) {  // JS kernel domain: s = p + q normal and positive
-        f.dist32 = d32;
-        f.self_slogs = torch::empty({f.heads}, torch::kFloat64);  // (H)
-        const int64_t E = d32.size(1);
-        for (int64_t h = 0; h < f.heads; ++h) {
-            const float* row = d32.data_ptr<float>() + h * E;
-            slogs_sums(row, 1, row, 1, E, f.self_slogs.data_ptr<double>() + h);
-        }
-    }
-    f.k = std::min(opts.top_k, T);
-    // Top-k in the maps' own float type when it widens exactly to float64 (same order, same
-    // ties, so the same indices as on the float64 values).
-    const bool exact =
-        maps.scalar_type() == torch::kFloat32 || maps.scalar_type() == torch::kFloat64;
-    torch::Tensor xm = (exact ? maps : maps.to(torch::kFloat64))
-                           .masked_fill(f.cv.logical_not(),
-                                        -std::numeric_limits<double>::infinity());  // (H, T, T)
-    torch::Tensor ind = std::get<1>(xm.topk(f.k, -1));                              // (H, T, k)
-    torch::Tensor I = torch::zeros(maps.sizes(), torch::kFloat32).scatter_(-1, ind, 1.0f);
-    I.mul_(f.cv.to(torch::kFloat32));  // (H, T, T)
-    f.topk_hfirst = I.permute({1, 0, 2}).contiguous();
-    f.topk_hlast = I.permute({1, 2, 0}).contiguous();
-    return f;
+    PassOptions o;
+    o.features = true;
+    o.eps = opts.eps;
+    o.k = std::min(opts.top_k, maps.size(1));
+    return summarize("pair_metrics", maps, mask, o).features;
+}
+
+LayerSummary summarize_layer(const torch::Tensor& maps, const torch::Tensor& mask,
+                             const MetricOptions& opts, bool features) {
+    check_maps("align", maps, mask, "attention maps");
+    if (features) check_options(opts);
+    torch::NoGradGuard no_grad;
+    PassOptions o;
+    o.features = features;
+    o.stats = true;
+    o.mean_dist = true;
+    o.eps = opts.eps;
+    o.k = std::min(opts.top_k, maps.size(1));
+    return summarize("align", maps, mask, o);
 }
 
 torch::Tensor pair_metrics(const PairFeatures& P, const PairFeatures& A) {
-    DXL_CHECK(P.T == A.T && P.k == A.k && P.e.size(1) == A.e.size(1) && P.cv.equal(A.cv),
-              ShapeError, "pair_metrics: teacher and student features differ in T, mask or top-k");
+    DXL_CHECK(P.T == A.T && P.k == A.k && P.E == A.E && P.mask.equal(A.mask), ShapeError,
+              "pair_metrics: teacher and student features differ in T, mask or top-k");
     torch::NoGradGuard no_grad;
-    const int64_t Ht = P.heads, Hs = A.heads, T = P.T;
+    const int64_t Ht = P.heads, Hs = A.heads, T = P.T, E = P.E;
     const double R = P.rows;
     torch::Tensor out = torch::empty({kNumMetrics, Ht, Hs}, torch::kFloat64);  // (M, Ht, Hs)
+    const bool js_kernel = P.dist32.defined() && A.dist32.defined();
+    std::vector<double> gc(Ht * Hs), gr(Ht * Hs), kx(Ht * Hs), jx(Ht * Hs);
+    portable::SideView pv = side_view(P), av = side_view(A);
+    if (!js_kernel) pv.d32 = av.d32 = nullptr;
+    run_pair_sums(pv, 0, Ht, av, 0, Hs, E, gc.data(), gr.data(), kx.data(), jx.data(), Hs);
 
-    // Frobenius (MOHAWK): sqrt(|p|^2 + |a|^2 - 2 p.a) / T_valid.
-    torch::Tensor sq = P.sq.unsqueeze(1) + A.sq.unsqueeze(0) - 2.0 * P.e.mm(A.e.t());
-    out[static_cast<int>(Metric::Frob)] = sq.clamp_min(0.0).sqrt() / R;
-    // Pearson, Spearman (Pearson of average ranks), cosine.
-    out[static_cast<int>(Metric::Pearson)] = P.centred.mm(A.centred.t());
-    out[static_cast<int>(Metric::Spearman)] = P.ranks.mm(A.ranks.t());
-    out[static_cast<int>(Metric::Cosine)] = P.unit.mm(A.unit.t());
-
-    // KL(p || q) and JS over eps-smoothed row distributions, summed over rows, / valid rows.
-    out[static_cast<int>(Metric::Kl)] = (P.dist_logd.unsqueeze(1) - P.dist.mm(A.log_dist.t())) / R;
-    if (P.dist32.defined() && A.dist32.defined()) {
-        // JS = 1/2 sum [p log p + q log q] - sum m log m = (F(2p)/4 + F(2q)/4 - F(p + q)/2),
-        // F(x) = sum x log x: identical rows give exactly 0.
-        torch::Tensor cross = torch::empty({Ht, Hs}, torch::kFloat64);  // (Ht, Hs)
-        slogs_sums(P.dist32.data_ptr<float>(), Ht, A.dist32.data_ptr<float>(), Hs, P.dist32.size(1),
-                   cross.data_ptr<double>());
-        out[static_cast<int>(Metric::Js)] =
-            (0.25 * P.self_slogs.unsqueeze(1) + 0.25 * A.self_slogs.unsqueeze(0) - 0.5 * cross) / R;
-    } else {                              // subnormal probabilities (tiny eps): float64 broadcast
+    const double* pm = P.mean.data_ptr<double>();
+    const double* am = A.mean.data_ptr<double>();
+    const double* psq = P.sq.data_ptr<double>();
+    const double* asq = A.sq.data_ptr<double>();
+    const double* pc = P.csq.data_ptr<double>();
+    const double* ac = A.csq.data_ptr<double>();
+    const double* pr = P.rsq.data_ptr<double>();
+    const double* ar = A.rsq.data_ptr<double>();
+    const double* pdl = P.dist_logd.data_ptr<double>();
+    const double* pss = P.self_slogs.data_ptr<double>();
+    const double* ass = A.self_slogs.data_ptr<double>();
+    double* o = out.data_ptr<double>();
+    const int64_t HH = Ht * Hs;
+    auto ref = [&](Metric m, int64_t h, int64_t g) -> double& {
+        return o[static_cast<int>(m) * HH + h * Hs + g];
+    };
+    const double En = static_cast<double>(E);
+    for (int64_t h = 0; h < Ht; ++h)
+        for (int64_t g = 0; g < Hs; ++g) {
+            const int64_t i = h * Hs + g;
+            // p.a from the centred product: sum (cp + mp)(ca + ma) = gc + E mp ma.
+            const double dot = gc[i] + En * pm[h] * am[g];
+            // Frobenius (MOHAWK): sqrt(|p|^2 + |a|^2 - 2 p.a) / T_valid.
+            ref(Metric::Frob, h, g) = std::sqrt(std::max(psq[h] + asq[g] - 2.0 * dot, 0.0)) / R;
+            ref(Metric::Pearson, h, g) = gc[i] / std::sqrt(pc[h] * ac[g]);
+            ref(Metric::Spearman, h, g) = gr[i] / std::sqrt(pr[h] * ar[g]);  // Pearson of ranks
+            ref(Metric::Cosine, h, g) = dot / std::sqrt(psq[h] * asq[g]);
+            // KL(p || q) over eps-smoothed row distributions, summed over rows, / valid rows.
+            ref(Metric::Kl, h, g) = (pdl[h] - kx[i]) / R;
+            // JS = 1/2 sum [p log p + q log q] - sum m log m = (F(2p)/4 + F(2q)/4 - F(p + q)/2),
+            // F(x) = sum x log x: identical rows give exactly 0.
+            if (js_kernel)
+                ref(Metric::Js, h, g) = (0.25 * pss[h] + 0.25 * ass[g] - 0.5 * jx[i]) / R;
+        }
+    if (!js_kernel) {                     // subnormal probabilities (tiny eps): float64 broadcast
         const torch::Tensor& p = P.dist;  // (Ht, E)
         const torch::Tensor& q = A.dist;  // (Hs, E)
-        const int64_t E = p.size(1);
         const int64_t chunk =
             std::max<int64_t>(1, (int64_t{1} << 22) / std::max<int64_t>(1, Ht * Hs));
         torch::Tensor mlogm = torch::zeros({Ht, Hs}, torch::kFloat64);  // (Ht, Hs)
@@ -357,13 +563,36 @@ torch::Tensor pair_metrics(const PairFeatures& P, const PairFeatures& A) {
             (0.5 * P.dist_logd.unsqueeze(1) + 0.5 * A.dist_logd.unsqueeze(0) - mlogm) / R;
     }
 
-    // Top-k overlap: per valid row, Jaccard of the k largest valid causal entries; mean over rows.
-    torch::Tensor inter = P.topk_hfirst.bmm(A.topk_hlast).to(torch::kFloat64);  // (T, Ht, Hs)
-    torch::Tensor kr =
-        P.cv.sum(-1).clamp_max(P.k).to(torch::kFloat64).view({T, 1, 1});  // (T, 1, 1)
-    torch::Tensor jac =
-        torch::where(kr > 0, inter / (2.0 * kr - inter).clamp_min(1.0), torch::zeros_like(inter));
-    out[static_cast<int>(Metric::TopK)] = jac.sum(0) / R;
+    // Top-k overlap: per valid row, Jaccard of the k largest valid causal entries (sorted column
+    // lists, merged); mean over valid rows.
+    const int32_t* kc = P.topk_count.data_ptr<int32_t>();
+    const int32_t* tp = P.topk.data_ptr<int32_t>();
+    const int32_t* ta = A.topk.data_ptr<int32_t>();
+    const int64_t k = P.k;
+    for (int64_t h = 0; h < Ht; ++h)
+        for (int64_t g = 0; g < Hs; ++g) {
+            double jac = 0.0;
+            for (int64_t i = 0; i < T; ++i) {
+                const int32_t kr = kc[i];
+                if (kr == 0) continue;
+                const int32_t* a = tp + (h * T + i) * k;
+                const int32_t* b = ta + (g * T + i) * k;
+                int32_t x = 0, y = 0, inter = 0;
+                while (x < kr && y < kr) {
+                    if (a[x] == b[y]) {
+                        ++inter;
+                        ++x;
+                        ++y;
+                    } else if (a[x] < b[y]) {
+                        ++x;
+                    } else {
+                        ++y;
+                    }
+                }
+                jac += static_cast<double>(inter) / static_cast<double>(2 * kr - inter);
+            }
+            ref(Metric::TopK, h, g) = jac / R;
+        }
     return out;
 }
 
@@ -377,31 +606,9 @@ torch::Tensor pair_metrics(const torch::Tensor& P, const torch::Tensor& A,
 torch::Tensor head_stats(const torch::Tensor& attn, const torch::Tensor& mask) {
     check_maps("head_stats", attn, mask, "attn");
     torch::NoGradGuard no_grad;
-    const int64_t H = attn.size(0), T = attn.size(1);
-    torch::Tensor valid = mask.to(torch::kBool);   // (T)
-    torch::Tensor vf = valid.to(torch::kFloat64);  // (T)
-    const double R = static_cast<double>(valid_count("head_stats", mask));
-    torch::Tensor p = row_distributions(attn, mask, 0.0);                        // (H, T, T)
-    torch::Tensor out = torch::full({kNumHeadStats, H}, kNaN, torch::kFloat64);  // (S, H)
-    auto row_mean = [&](const torch::Tensor& per_row) {
-        return (per_row * vf).sum(-1) / R;
-    };  // (H, T) -> (H)
-    out[static_cast<int>(HeadStat::Entropy)] = row_mean(-xlogx(p, p.log()).sum(-1));
-    torch::Tensor pos = torch::arange(T, torch::kFloat64);             // (T)
-    torch::Tensor dist = (pos.unsqueeze(1) - pos.unsqueeze(0)).abs();  // (T, T)
-    out[static_cast<int>(HeadStat::Distance)] = row_mean((p * dist).sum(-1));
-    out[static_cast<int>(HeadStat::Diagonal)] = row_mean(p.diagonal(0, -2, -1));
-    const int64_t first = valid.to(torch::kInt64).argmax().item<int64_t>();
-    out[static_cast<int>(HeadStat::Sink)] = row_mean(p.select(-1, first));
-    if (T > 1) {
-        torch::Tensor pv =
-            (valid.slice(0, 1) & valid.slice(0, 0, T - 1)).to(torch::kFloat64);  // (T-1)
-        const double n_prev = pv.sum().item<double>();
-        if (n_prev > 0)
-            out[static_cast<int>(HeadStat::PrevToken)] =
-                (p.diagonal(-1, -2, -1) * pv).sum(-1) / n_prev;
-    }
-    return out;
+    PassOptions o;
+    o.stats = true;
+    return summarize("head_stats", attn, mask, o).stats;
 }
 
 torch::Tensor induction_score(const torch::Tensor& attn, int64_t period, int64_t offset) {
@@ -510,20 +717,38 @@ LogitAgreement logit_agreement(const torch::Tensor& teacher_logits,
     return r;
 }
 
+torch::Tensor rollout_start(const torch::Tensor& mask) {
+    const int64_t T = mask.size(0);
+    return torch::eye(T, torch::kFloat64) * mask.to(torch::kFloat64);  // (T, T)
+}
+
+torch::Tensor rollout_step(const torch::Tensor& r, const torch::Tensor& M,
+                           const torch::Tensor& mask) {
+    torch::NoGradGuard no_grad;
+    torch::Tensor cv = causal_valid(mask).to(torch::kFloat64);  // (T, T)
+    torch::Tensor eye = rollout_start(mask);                    // (T, T)
+    torch::Tensor m = M.defined() ? M : eye;                    // (T, T)
+    torch::Tensor a = (0.5 * (m + eye)) * cv;                   // (T, T)
+    a = a / a.sum(-1, true).clamp_min(std::numeric_limits<double>::min());
+    return tril_mm(a, r);
+}
+
 torch::Tensor rollout(const std::vector<torch::Tensor>& layers, const torch::Tensor& mask) {
     DXL_CHECK(mask.defined() && mask.dim() == 1, ShapeError,
               "rollout: expected the validity mask as (T)");
     torch::NoGradGuard no_grad;
-    const int64_t T = mask.size(0);
-    torch::Tensor cv = causal_valid(mask).to(torch::kFloat64);                      // (T, T)
-    torch::Tensor eye = torch::eye(T, torch::kFloat64) * mask.to(torch::kFloat64);  // (T, T)
-    torch::Tensor r = eye.clone();                                                  // (T, T)
+    const bool any_valid = mask.to(torch::kBool).any().item<bool>();
+    PassOptions o;
+    o.mean_dist = true;
+    torch::Tensor r = rollout_start(mask);  // (T, T)
     for (const auto& layer : layers) {
-        torch::Tensor m =
-            layer.defined() ? row_distributions(layer, mask, 0.0).mean(0) : eye;  // (T, T)
-        torch::Tensor a = (0.5 * (m + eye)) * cv;                                 // (T, T)
-        a = a / a.sum(-1, true).clamp_min(std::numeric_limits<double>::min());
-        r = tril_mm(a, r);
+        torch::Tensor m;  // (T, T) head-mean row distribution; undefined: identity
+        if (layer.defined()) {
+            check_maps("rollout", layer, mask, "attention maps");
+            m = any_valid ? summarize("rollout", layer, mask, o).mean_dist
+                          : row_distributions(layer, mask, 0.0).mean(0);
+        }
+        r = rollout_step(r, m, mask);
     }
     return r;
 }

@@ -177,5 +177,112 @@ TEST(Ranks, AverageTies) {
     EXPECT_TRUE(torch::equal(r, expect));
 }
 
+// The metric definitions as dense float64 tensor operations (the previous implementation):
+// a slow reference for the one-pass features and the blocked pair kernel.
+torch::Tensor dense_reference(const torch::Tensor& P, const torch::Tensor& A,
+                              const torch::Tensor& mask, const MetricOptions& opts) {
+    const int64_t Ht = P.size(0), Hs = A.size(0), T = P.size(1);
+    const double R = static_cast<double>(mask.sum().item<int64_t>());
+    torch::Tensor cv = causal_valid(mask);                  // (T, T)
+    torch::Tensor idx = cv.flatten().nonzero().squeeze(1);  // (E)
+    auto entries = [&](const torch::Tensor& x) {            // (H, T, T) -> (H, E)
+        return x.to(torch::kFloat64).reshape({x.size(0), T * T}).index_select(1, idx);
+    };
+    auto center_unit = [](const torch::Tensor& x) {
+        torch::Tensor c = x - x.mean(1, true);
+        return c / c.norm(2, 1, true);
+    };
+    torch::Tensor p = entries(P), a = entries(A);  // (H, E)
+    torch::Tensor out = torch::empty({kNumMetrics, Ht, Hs}, torch::kFloat64);
+    torch::Tensor sq =
+        p.square().sum(1).unsqueeze(1) + a.square().sum(1).unsqueeze(0) - 2.0 * p.mm(a.t());
+    out[static_cast<int>(Metric::Frob)] = sq.clamp_min(0.0).sqrt() / R;
+    out[static_cast<int>(Metric::Pearson)] = center_unit(p).mm(center_unit(a).t());
+    out[static_cast<int>(Metric::Spearman)] =
+        center_unit(average_ranks(p)).mm(center_unit(average_ranks(a)).t());
+    out[static_cast<int>(Metric::Cosine)] =
+        (p / p.norm(2, 1, true)).mm((a / a.norm(2, 1, true)).t());
+    torch::Tensor dp = entries(row_distributions(P, mask, opts.eps));  // (Ht, E)
+    torch::Tensor da = entries(row_distributions(A, mask, opts.eps));  // (Hs, E)
+    torch::Tensor pl = (dp * dp.log()).sum(1), al = (da * da.log()).sum(1);
+    out[static_cast<int>(Metric::Kl)] = (pl.unsqueeze(1) - dp.mm(da.log().t())) / R;
+    torch::Tensor m = 0.5 * (dp.unsqueeze(1) + da.unsqueeze(0));  // (Ht, Hs, E)
+    out[static_cast<int>(Metric::Js)] =
+        (0.5 * pl.unsqueeze(1) + 0.5 * al.unsqueeze(0) - (m * m.log()).sum(-1)) / R;
+    auto indicators = [&](const torch::Tensor& x) {  // (H, T, T) float64 top-k indicators
+        torch::Tensor xm = x.to(torch::kFloat64).masked_fill(cv.logical_not(), -INFINITY);
+        torch::Tensor ind = std::get<1>(xm.topk(std::min(opts.top_k, T), -1));
+        return torch::zeros(xm.sizes(), torch::kFloat64).scatter_(-1, ind, 1.0) *
+               cv.to(torch::kFloat64);
+    };
+    torch::Tensor inter = indicators(P).permute({1, 0, 2}).bmm(indicators(A).permute({1, 2, 0}));
+    torch::Tensor kr =
+        cv.sum(-1).clamp_max(opts.top_k).to(torch::kFloat64).view({T, 1, 1});  // (T, 1, 1)
+    torch::Tensor jac =
+        torch::where(kr > 0, inter / (2.0 * kr - inter).clamp_min(1.0), torch::zeros_like(inter));
+    out[static_cast<int>(Metric::TopK)] = jac.sum(0) / R;
+    return out;
+}
+
+void expect_metrics_near(const torch::Tensor& got, const torch::Tensor& want, double tol,
+                         double js_tol, const std::string& what) {
+    for (int m = 0; m < kNumMetrics; ++m) {
+        const double t = m == static_cast<int>(Metric::Js) ? js_tol : tol;
+        const double err = (got[m] - want[m]).abs().max().item<double>();
+        EXPECT_LE(err, t) << what << ": " << to_string(kAllMetrics[m]);
+    }
+}
+
+TEST(PairMetrics, MatchDenseDefinitionsOnBothKernels) {
+    // Float32 and float64 maps with pads, E above one kernel block (512) and not a multiple of 8:
+    // the one-pass features and the blocked pair sums against the dense float64 definitions, on
+    // the portable and (where the CPU has it) the AVX2+FMA kernel.
+    torch::manual_seed(7);
+    const int64_t T = 41;
+    torch::Tensor mask = torch::ones({T}, torch::kBool);
+    mask[0] = false;
+    mask[17] = false;
+    mask[40] = false;
+    MetricOptions opts;
+    opts.top_k = 4;
+    std::vector<PairKernel> kernels = {PairKernel::Portable};
+    if (active_pair_kernel() == PairKernel::Avx2) kernels.push_back(PairKernel::Avx2);
+    for (auto dtype : {torch::kFloat32, torch::kFloat64}) {
+        torch::Tensor P = random_softmax(3, T).to(dtype);
+        torch::Tensor A = models::mlstm::normalize_attention(
+            torch::randn({4, T, T}, torch::kFloat64).tril().to(dtype));
+        torch::Tensor want = dense_reference(P, A, mask, opts);
+        std::vector<torch::Tensor> got;
+        for (PairKernel k : kernels) {
+            set_pair_kernel(k);
+            got.push_back(pair_metrics(P, A, mask, opts));
+            // JS: float32 s log s lanes (~3e-8 here); the scipy check allows 1e-7.
+            expect_metrics_near(got.back(), want, 1e-12, 1e-7,
+                                k == PairKernel::Avx2 ? "avx2" : "portable");
+        }
+        set_pair_kernel(PairKernel::Auto);
+        if (got.size() == 2) expect_metrics_near(got[0], got[1], 1e-13, 1e-7, "portable vs avx2");
+    }
+}
+
+TEST(LayerSummary, SharesHeadStatsAndRolloutInput) {
+    torch::manual_seed(8);
+    const int64_t T = 23;
+    torch::Tensor mask = torch::ones({T}, torch::kBool);
+    mask[1] = false;
+    mask[22] = false;
+    torch::Tensor P = random_softmax(3, T).to(torch::kFloat32);
+    LayerSummary s = summarize_layer(P, mask, {}, true);
+    EXPECT_TRUE(torch::allclose(s.stats, head_stats(P, mask), 1e-14, 1e-14, true));
+    torch::Tensor m = row_distributions(P, mask, 0.0).mean(0);  // (T, T)
+    EXPECT_TRUE(torch::allclose(s.mean_dist, m, 1e-14, 1e-14));
+    PairFeatures f = pair_features(P, mask);
+    EXPECT_TRUE(torch::equal(pair_metrics(s.features, f), pair_metrics(f, f)));
+    // A rollout fed step by step equals rollout().
+    torch::Tensor r = rollout_step(rollout_start(mask), s.mean_dist, mask);
+    r = rollout_step(r, torch::Tensor(), mask);
+    EXPECT_TRUE(torch::allclose(r, rollout({P, torch::Tensor()}, mask), 1e-14, 1e-14));
+}
+
 }  // namespace
 }  // namespace dxl::analysis
