@@ -9,7 +9,7 @@ DXL="$BUILD/app/cli/dxl"
 STUDIO="$BUILD/app/studio/dxl-studio"
 TEACHER=data/models/tiny-teacher
 STUDENT=data/models/tiny-student
-TOKENS=data/inputs/default_tokens.txt
+INPUT=data/inputs/default_input.txt  # text: the default teacher is byte-level
 mkdir -p out
 rm -f out/capture.h5
 
@@ -17,10 +17,10 @@ rm -f out/capture.h5
 echo
 "$DXL" info --model "$STUDENT"
 echo
-"$DXL" forward --model "$TEACHER" --tokens-file "$TOKENS" --out out/teacher_forward.h5
-"$DXL" forward --model "$STUDENT" --tokens-file "$TOKENS" --out out/student_forward.h5
+"$DXL" forward --model "$TEACHER" --text-file "$INPUT" --out out/teacher_forward.h5
+"$DXL" forward --model "$STUDENT" --text-file "$INPUT" --out out/student_forward.h5
 echo
-"$DXL" capture --teacher "$TEACHER" --student "$STUDENT" --tokens-file "$TOKENS" --out out/capture.h5
+"$DXL" capture --teacher "$TEACHER" --student "$STUDENT" --text-file "$INPUT" --out out/capture.h5
 "$DXL" inspect out/capture.h5
 echo
 "$DXL" align out/capture.h5 --teacher "$TEACHER" --student "$STUDENT" --out out/align

@@ -6,6 +6,7 @@
 #include <QLabel>
 #include <QVBoxLayout>
 
+#include "app/studio/layer_map_editor.h"
 #include "widgets/alignment_matrix.h"
 
 namespace dxl::studio {
@@ -22,8 +23,14 @@ AlignmentPage::AlignmentPage(QWidget* parent) : QWidget(parent) {
     row->addWidget(new QLabel(tr("Click a cell to open that teacher/student pair."), this));
     row->addStretch(1);
     layout->addLayout(row);
+    auto* body = new QHBoxLayout();
     m_matrix = new widgets::AlignmentMatrix(this);
-    layout->addWidget(m_matrix, 1);
+    body->addWidget(m_matrix, 1);
+    m_layerMap = new LayerMapEditor(this);
+    m_layerMap->setFixedWidth(280);
+    body->addWidget(m_layerMap);
+    layout->addLayout(body, 1);
+    connect(m_layerMap, &LayerMapEditor::mapChanged, this, &AlignmentPage::layerMapChanged);
     connect(m_metric, &QComboBox::currentTextChanged, this, &AlignmentPage::metricChanged);
     connect(m_matrix, &widgets::AlignmentMatrix::cellClicked, this, [this](int r, int c) {
         if (r >= static_cast<int>(m_result.teacherHeads.size()) ||
@@ -35,6 +42,14 @@ AlignmentPage::AlignmentPage(QWidget* parent) : QWidget(parent) {
     });
 }
 
+void AlignmentPage::setModels(const ModelsLoaded& models) {
+    m_layerMap->setModels(models.teacher.layers, models.student.blockTypes);
+}
+
+LayerMapSpec AlignmentPage::layerMap() const {
+    return m_layerMap->spec();
+}
+
 void AlignmentPage::setResult(const AlignmentResult& result) {
     m_result = result;
     QStringList tl, sl;
@@ -42,8 +57,10 @@ void AlignmentPage::setResult(const AlignmentResult& result) {
         tl << QString::fromStdString(s);
     for (const auto& s : result.studentLabels)
         sl << QString::fromStdString(s);
-    m_matrix->setMatrix(result.scores, tl, sl, result.matches,
-                        QString::fromStdString(result.scores.quantity));
+    m_matrix->setMatrix(
+        result.scores, tl, sl, result.matches,
+        QString::fromStdString(result.scores.quantity) +
+            tr(" \u00b7 layer map: %1").arg(QString::fromStdString(result.layerMap)));
 }
 
 QString AlignmentPage::metric() const {

@@ -21,6 +21,8 @@ void ComputeWorker::registerTypes() {
     qRegisterMetaType<dxl::studio::AlignmentResult>();
     qRegisterMetaType<dxl::studio::StateResult>();
     qRegisterMetaType<dxl::studio::ErrorInfo>();
+    qRegisterMetaType<dxl::studio::CaptureOpened>();
+    qRegisterMetaType<dxl::studio::LayerMapSpec>();
 }
 
 bool parseTokenIds(const QString& input, std::vector<int64_t>* ids) {
@@ -90,10 +92,25 @@ void ComputeWorker::requestMaps(int tl, int th, int sb, int sh, int norm, quint6
     });
 }
 
-void ComputeWorker::requestAlignment(const QString& metric, int norm) {
+void ComputeWorker::requestAlignment(const QString& metric, int norm, const LayerMapSpec& map) {
     guarded("computing the alignment matrix", [&] {
         emit alignmentReady(
-            m_engine->alignment(metric.toStdString(), static_cast<StudentNorm>(norm)));
+            m_engine->alignment(metric.toStdString(), static_cast<StudentNorm>(norm), map));
+    });
+}
+
+void ComputeWorker::openCapture(const QString& path, int norm) {
+    guarded("opening the capture file", [&] {
+        CaptureOpened c = m_engine->openCapture(path.toStdString());
+        InspectSummary first = m_engine->captureSample(0, static_cast<StudentNorm>(norm));
+        emit captureOpened(c);
+        emit inspectReady(first);
+    });
+}
+
+void ComputeWorker::requestCaptureSample(int sample, int norm) {
+    guarded("reading the capture sample", [&] {
+        emit inspectReady(m_engine->captureSample(sample, static_cast<StudentNorm>(norm)));
     });
 }
 

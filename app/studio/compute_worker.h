@@ -28,8 +28,11 @@ class ComputeWorker : public QObject {
     void runInput(const QString& input, int norm);
     void requestMaps(int teacherLayer, int teacherHead, int studentBlock, int studentHead, int norm,
                      quint64 job);
-    void requestAlignment(const QString& metric, int norm);
+    void requestAlignment(const QString& metric, int norm, const dxl::studio::LayerMapSpec& map);
     void requestState(int block, int head, int t, const QString& quantity, quint64 job);
+    // Opens a capture file and shows its first sample (captureOpened, then inspectReady).
+    void openCapture(const QString& path, int norm);
+    void requestCaptureSample(int sample, int norm);
 
   signals:
     void modelsLoaded(const dxl::studio::ModelsLoaded& models);
@@ -37,6 +40,7 @@ class ComputeWorker : public QObject {
     void mapsReady(const dxl::studio::MapsResult& maps, quint64 job);
     void alignmentReady(const dxl::studio::AlignmentResult& result);
     void stateReady(const dxl::studio::StateResult& state, quint64 job);
+    void captureOpened(const dxl::studio::CaptureOpened& capture);
     void failed(const dxl::studio::ErrorInfo& error);
     void busyChanged(bool busy);
 
@@ -57,3 +61,5 @@ Q_DECLARE_METATYPE(dxl::studio::MapsResult)
 Q_DECLARE_METATYPE(dxl::studio::AlignmentResult)
 Q_DECLARE_METATYPE(dxl::studio::StateResult)
 Q_DECLARE_METATYPE(dxl::studio::ErrorInfo)
+Q_DECLARE_METATYPE(dxl::studio::CaptureOpened)
+Q_DECLARE_METATYPE(dxl::studio::LayerMapSpec)

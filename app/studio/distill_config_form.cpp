@@ -1,6 +1,7 @@
 // DistillConfigForm: presets, form fields and the JSON editor over one run-config document.
 #include "app/studio/distill_config_form.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDateTime>
 #include <QDir>
@@ -145,6 +146,12 @@ QWidget* DistillConfigForm::buildForm() {
     cadence->addWidget(m_evalEvery, 1);
     cadence->addWidget(new QLabel(tr("ckpt"), page));
     cadence->addWidget(m_ckptEvery, 1);
+    m_evalAlign = new QCheckBox(tr("head alignment"), page);
+    m_evalAlign->setObjectName(QStringLiteral("evalAlignment"));
+    m_evalAlign->setToolTip(
+        tr("At every evaluation also align teacher attention with student implicit attention on "
+           "a held-out batch (JS of the Hungarian-matched heads; \"eval_alignment\")"));
+    cadence->addWidget(m_evalAlign);
     form->addRow(tr("Every (steps)"), cadence);
     m_stage = new QComboBox(page);
     form->addRow(tr("Stage"), m_stage);
@@ -207,6 +214,8 @@ QWidget* DistillConfigForm::buildForm() {
             [this] { editTop("eval_every", m_evalEvery->value()); });
     connect(m_ckptEvery, &QSpinBox::editingFinished, this,
             [this] { editTop("ckpt_every", m_ckptEvery->value()); });
+    connect(m_evalAlign, &QCheckBox::clicked, this,
+            [this](bool on) { editTop("eval_alignment", on); });
     connect(m_stage, qOverload<int>(&QComboBox::currentIndexChanged), this, [this] {
         if (!m_refreshing) refresh();
     });
@@ -347,6 +356,7 @@ void DistillConfigForm::refresh() {
         m_accum->setValue(static_cast<int>(rc.grad_accum));
         m_evalEvery->setValue(static_cast<int>(rc.eval_every));
         m_ckptEvery->setValue(static_cast<int>(rc.ckpt_every));
+        m_evalAlign->setChecked(rc.eval_alignment);
         const int current = std::max(0, m_stage->currentIndex());
         m_stage->clear();
         for (size_t i = 0; i < rc.stages.size(); ++i)
@@ -468,6 +478,12 @@ void DistillConfigForm::setStepsPerStage(int64_t steps) {
         s["steps"] = steps;
         s.erase("tokens");
     }
+    refresh();
+    emit changed();
+}
+
+void DistillConfigForm::setEvalAlignment(bool on) {
+    m_doc["eval_alignment"] = on;
     refresh();
     emit changed();
 }

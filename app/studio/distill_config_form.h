@@ -13,6 +13,7 @@
 
 #include "app/studio/studio_types.h"
 
+class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
 class QFormLayout;
@@ -48,6 +49,8 @@ class DistillConfigForm : public QWidget {
     // Programmatic edits (walkthrough, tests): every stage's steps; evaluation cadence.
     void setStepsPerStage(int64_t steps);
     void setEvalEvery(int64_t steps);
+    // "eval_alignment": per matched head JS on a held-out batch at every evaluation.
+    void setEvalAlignment(bool on);
     void setOutDir(const QString& dir);
     QString outDir() const;
     // A fresh timestamped output folder when the current one was chosen automatically.
@@ -81,6 +84,7 @@ class DistillConfigForm : public QWidget {
     QLineEdit *m_teacher = nullptr, *m_student = nullptr, *m_out = nullptr, *m_data = nullptr;
     QSpinBox *m_seqLen = nullptr, *m_batch = nullptr, *m_accum = nullptr;
     QSpinBox *m_evalEvery = nullptr, *m_ckptEvery = nullptr;
+    QCheckBox* m_evalAlign = nullptr;
     QComboBox* m_stage = nullptr;
     QSpinBox* m_steps = nullptr;
     QLineEdit* m_lr = nullptr;

@@ -6,6 +6,7 @@
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QTabWidget>
 #include <QVBoxLayout>
 #include <set>
 
@@ -41,6 +42,8 @@ QString displayName(const char* metric) {
     if (m == "task_acc") return QObject::tr("task accuracy");
     return QString::fromLatin1(metric);
 }
+
+constexpr char kAlignPrefix[] = "align_js:";  // evaluate_alignment's per-pair keys
 
 Series named(const Series& s, const QString& name) {
     Series out = s;
@@ -89,10 +92,25 @@ DistillPlots::DistillPlots(QWidget* parent) : QWidget(parent) {
     m_agree =
         makePlot(this, QStringLiteral("distill_eval_agreement"),
                  tr("Held-out top-1 agreement (solid), task accuracy (dotted)"), tr("fraction"));
+    m_align = makePlot(this, QStringLiteral("distill_eval_alignment"),
+                       tr("Matched head alignment, held-out batch (JS, lower = more alike)"),
+                       tr("JS (nats)"));
     const QList<QWidget*> plots = {m_loss, m_schedules, m_grad, m_ppl, m_agree, m_speed};
     for (int i = 0; i < plots.size(); ++i)
         grid->addWidget(plots[i], i / 3, i % 3);
-    layout->addLayout(grid, 1);
+    // The training plots and, on a tab of its own (one legend entry per matched pair), the head
+    // alignment of runs with eval_alignment.
+    m_pages = new QTabWidget(this);
+    m_pages->setObjectName(QStringLiteral("distillPlotTabs"));
+    m_pages->setDocumentMode(true);
+    auto* training = new QWidget(m_pages);
+    training->setLayout(grid);
+    grid->setContentsMargins(0, 0, 0, 0);
+    m_pages->addTab(training, tr("Training"));
+    m_pages->addTab(m_align, tr("Head alignment"));
+    m_pages->setTabToolTip(1, tr("Runs with \"head alignment\" (eval_alignment) log it at every "
+                                 "evaluation"));
+    layout->addWidget(m_pages, 1);
     connect(m_term, qOverload<int>(&QComboBox::currentIndexChanged), this,
             [this] { drawLosses(); });
     connect(m_beta, qOverload<double>(&QDoubleSpinBox::valueChanged), this, [this](double b) {
@@ -106,7 +124,41 @@ QString DistillPlots::lossTerm() const {
 }
 
 QList<widgets::ExportableFigure*> DistillPlots::figures() const {
-    return {m_loss, m_schedules, m_grad, m_ppl, m_agree, m_speed};
+    QList<widgets::ExportableFigure*> all = {m_loss, m_schedules, m_grad, m_ppl, m_agree, m_speed};
+    if (hasAlignment()) all << m_align;
+    return all;
+}
+
+bool DistillPlots::hasAlignment() const {
+    for (const RunView& v : m_runs)
+        for (const auto& [name, s] : v.run->eval())
+            if (name.rfind(kAlignPrefix, 0) == 0 && !s.keys.empty()) return true;
+    return false;
+}
+
+void DistillPlots::drawAlignment() {
+    // One run: a colour per matched pair, the mean dashed. Several runs: a colour per run, a dash
+    // per pair.
+    const bool many = m_runs.size() > 1;
+    std::vector<Series> series;
+    std::vector<widgets::SeriesStyle> styles;
+    for (const RunView& v : m_runs) {
+        int k = 0;
+        for (const auto& [name, s] : v.run->eval()) {
+            const bool pair = name.rfind(kAlignPrefix, 0) == 0;
+            if ((!pair && name != "align_js_mean") || s.keys.empty()) continue;
+            QString label =
+                pair ? QString::fromStdString(name.substr(sizeof kAlignPrefix - 1)) : tr("mean");
+            if (many) label = v.run->name() + QStringLiteral(" \u00b7 ") + label;
+            series.push_back(named(s, label));
+            const int style = pair ? ++k : 0;
+            styles.push_back({many ? v.colour : (pair ? style : 0),
+                              pair ? (many ? kStyles[style % 5] : Qt::SolidLine) : Qt::DashLine,
+                              true});
+        }
+    }
+    m_align->setSeriesStyles(styles);
+    m_align->setSeries(series);
 }
 
 void DistillPlots::setRuns(const std::vector<RunView>& runs, int current) {
@@ -176,6 +228,7 @@ void DistillPlots::redraw() {
     perRun(m_speed, false, {{"tokens_per_s", Qt::SolidLine}});
     perRun(m_ppl, true, {{"ppl", Qt::SolidLine}, {"teacher_ppl", Qt::DashLine}});
     perRun(m_agree, true, {{"top1_agreement", Qt::SolidLine}, {"task_acc", Qt::DotLine}});
+    drawAlignment();
 
     // Schedules of the current run: one colour per quantity, LR on the right axis.
     std::vector<Series> sched;

@@ -1,7 +1,9 @@
 // DistillPlots: the live plots of the Distill dock, fed from RunLogTail series (never one signal
 // per step): losses on a log axis with the debiased EMA over the faded raw series, the
 // alpha / T / beta / CE-weight / LR schedules of the current run, gradient norm, tokens/s,
-// held-out perplexity of student and teacher, and held-out agreement. Several runs overlay with
+// held-out perplexity of student and teacher, held-out agreement, and (runs with
+// "eval_alignment") the JS of every Hungarian-matched teacher/student head pair over the
+// evaluations, with their mean. Several runs overlay with
 // one colour per run in every plot; loss terms and teacher/student differ by dash style.
 #pragma once
 
@@ -10,6 +12,7 @@
 
 class QComboBox;
 class QDoubleSpinBox;
+class QTabWidget;
 
 namespace dxl::widgets {
 class ExportableFigure;
@@ -37,18 +40,25 @@ class DistillPlots : public QWidget {
     widgets::LossPlot* lossPlot() const { return m_loss; }
     widgets::LinePlot* schedulePlot() const { return m_schedules; }
     widgets::LinePlot* pplPlot() const { return m_ppl; }
+    widgets::LinePlot* alignmentPlot() const { return m_align; }
+    // The plot pages: 0 training plots, 1 head alignment.
+    QTabWidget* pages() const { return m_pages; }
+    // True when a run logged head alignment (then alignmentPlot() is among figures()).
+    bool hasAlignment() const;
     // "total", "all terms" or one term name.
     QString lossTerm() const;
 
   private:
     void redraw();
     void drawLosses();
+    void drawAlignment();
 
     QComboBox* m_term = nullptr;
     QDoubleSpinBox* m_beta = nullptr;
+    QTabWidget* m_pages = nullptr;
     widgets::LossPlot* m_loss = nullptr;
     widgets::LinePlot *m_schedules = nullptr, *m_grad = nullptr, *m_speed = nullptr;
-    widgets::LinePlot *m_ppl = nullptr, *m_agree = nullptr;
+    widgets::LinePlot *m_ppl = nullptr, *m_agree = nullptr, *m_align = nullptr;
     std::vector<RunView> m_runs;
     int m_current = 0;
 };

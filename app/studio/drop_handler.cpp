@@ -16,6 +16,16 @@ namespace dxl::studio {
 
 DropKind classifyDrop(const QString& path, QString* folder) {
     QFileInfo info(path);
+    if (info.isFile()) {
+        const QString suffix = info.suffix().toLower();
+        bool hdf5 = suffix == QStringLiteral("h5") || suffix == QStringLiteral("hdf5");
+        if (QFile f(info.absoluteFilePath()); !hdf5 && f.open(QIODevice::ReadOnly))
+            hdf5 = f.read(8) == QByteArray("\x89HDF\r\n\x1a\n", 8);
+        if (hdf5) {  // a damaged one too: opening it gives the specific error
+            if (folder) *folder = info.absoluteFilePath();
+            return DropKind::Capture;
+        }
+    }
     const QString dir = info.isDir() ? info.absoluteFilePath() : info.absolutePath();
     if (folder) *folder = QDir::cleanPath(dir);
     const QDir d(dir);
@@ -59,6 +69,9 @@ bool DropHandler::eventFilter(QObject* watched, QEvent* event) {
                     break;
                 case DropKind::Run:
                     emit runDropped(folder);
+                    break;
+                case DropKind::Capture:
+                    emit captureDropped(folder);
                     break;
                 case DropKind::Unknown:
                     break;

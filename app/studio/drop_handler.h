@@ -1,6 +1,7 @@
 // DropHandler: drag and drop onto the main window. A dropped model folder opens as the teacher
 // or the student (by config.json "model_type": xlstm* is a student), a run folder (one holding
-// run.dxlrec or run_config.json) is watched in the Distill dock. Installed as an event filter so
+// run.dxlrec or run_config.json) is watched in the Distill dock, and a capture file (an HDF5 file:
+// .h5/.hdf5 name or the HDF5 signature) is opened in the views. Installed as an event filter so
 // MainWindow keeps no drop logic of its own.
 #pragma once
 
@@ -9,8 +10,9 @@
 
 namespace dxl::studio {
 
-enum class DropKind { Unknown, Teacher, Student, Run };
-// What a dropped path is (a folder; a file inside a model or run folder counts as its folder).
+enum class DropKind { Unknown, Teacher, Student, Run, Capture };
+// What a dropped path is: a capture file (folder = the file), or a folder (a file inside a model
+// or run folder counts as its folder).
 DropKind classifyDrop(const QString& path, QString* folder = nullptr);
 
 class DropHandler : public QObject {
@@ -22,6 +24,7 @@ class DropHandler : public QObject {
   signals:
     void modelDropped(const QString& folder, bool student);
     void runDropped(const QString& folder);
+    void captureDropped(const QString& file);
 
   protected:
     bool eventFilter(QObject* watched, QEvent* event) override;

@@ -1,5 +1,6 @@
 // InspectEngine: model loading, capture forward, maps, metrics (core/analysis), alignment with
 // Hungarian matching, and recurrent states (mlstm::states_at). The studio's only torch TU.
+#include <hdf5.h>
 #include <torch/torch.h>
 
 #include "app/studio/inspect_engine.h"
@@ -7,15 +8,19 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <nlohmann/json.hpp>
 
+#include "core/analysis/capture_input.h"
 #include "core/analysis/hungarian.h"
 #include "core/analysis/metric_kinds.h"
 #include "core/analysis/metrics.h"
 #include "core/base/error.h"
+#include "core/capture/capture_reader_torch.h"
 #include "core/capture/memory_sink.h"
 #include "core/io/tokenizer.h"
 #include "core/models/mlstm_cell.h"
 #include "core/models/registry.h"
+#include "core/store/capture_reader.h"
 #include "widgets/heatmap_lod.h"
 
 namespace dxl::studio {
@@ -112,6 +117,32 @@ struct InspectEngine::Impl {
     std::map<std::string, torch::Tensor> slstm;         // "b/c" -> (T, D)
     std::map<std::pair<int, int>, torch::Tensor> normCache;  // (block, norm) -> (H, T, T)
     TokenList tokenList;
+    int teacherLayers = 0, studentBlocks = 0, studentHeads = 0;  // of the shown source
+    // The open capture file (empty: none) and the teacher's tokenizer when its fingerprint
+    // matches the capture's tokenizer_hash (labels of predictions).
+    std::string capturePath;
+    std::unique_ptr<io::Tokenizer> captureTokenizer;
+    const io::Tokenizer* labelTokenizer = nullptr;  // tokenizer of the shown source, or null
+
+    std::string label(int64_t id) const {
+        return labelTokenizer ? io::escape_invalid_utf8(labelTokenizer->decode({id}))
+                              : std::to_string(id);
+    }
+
+    void clearCaptures() {
+        teacherAttn.clear();
+        studentA.clear();
+        studentIg.clear();
+        studentFg.clear();
+        studentK.clear();
+        studentV.clear();
+        slstm.clear();
+        normCache.clear();
+    }
+
+    // KL strip, predictions, thumbnails and head metrics of the captures held. lt/ls: (T, V)
+    // logits, or undefined when the source has none (capture with top-k logits).
+    InspectSummary summarize(const torch::Tensor& lt, const torch::Tensor& ls, StudentNorm norm);
 
     torch::Tensor studentMap(int block, StudentNorm norm) {
         auto key = std::make_pair(block, static_cast<int>(norm));
@@ -226,14 +257,11 @@ InspectSummary InspectEngine::run(const std::vector<int64_t>& ids, StudentNorm n
 
     Impl& s = *m;
     s.tokens = tokens[0].contiguous();
-    s.teacherAttn.clear();
-    s.studentA.clear();
-    s.studentIg.clear();
-    s.studentFg.clear();
-    s.studentK.clear();
-    s.studentV.clear();
-    s.slstm.clear();
-    s.normCache.clear();
+    s.clearCaptures();
+    s.teacherLayers = static_cast<int>(ti.n_layers);
+    s.studentBlocks = static_cast<int>(si.n_layers);
+    s.studentHeads = static_cast<int>(si.n_heads);
+    s.labelTokenizer = s.tokenizer.get();
     for (int l = 0; l < ti.n_layers; ++l) {
         auto it = tsink.values().find(capture::CaptureKey{"teacher", l, cp::kAttnProbs}.path());
         DXL_CHECK(it != tsink.values().end(), InternalError, "studio: teacher layer ", l,
@@ -258,22 +286,33 @@ InspectSummary InspectEngine::run(const std::vector<int64_t>& ids, StudentNorm n
         }
     }
 
+    s.tokenList = TokenList();
+    for (int64_t id : ids) {
+        s.tokenList.ids.push_back(id);
+        s.tokenList.labels.push_back(s.label(id));
+    }
+    return s.summarize(lt[0], ls[0], norm);
+}
+
+InspectSummary InspectEngine::Impl::summarize(const torch::Tensor& lt, const torch::Tensor& ls,
+                                              StudentNorm norm) {
+    Impl& s = *this;
     InspectSummary out;
     out.norm = norm;
     const int64_t T = s.tokens.size(0);
-    s.tokenList = TokenList();
-    for (int64_t t = 0; t < T; ++t) {
-        const int64_t id = ids[static_cast<size_t>(t)];
-        s.tokenList.ids.push_back(id);
-        s.tokenList.labels.push_back(m->tokenizer
-                                         ? io::escape_invalid_utf8(m->tokenizer->decode({id}))
-                                         : std::to_string(id));
-    }
     out.tokens = s.tokenList;
     // Per-token KL(teacher || student) and top-5 predictions.
-    torch::Tensor lpt = torch::log_softmax(lt[0].to(torch::kFloat64), -1);  // (T, V)
-    torch::Tensor lps = torch::log_softmax(ls[0].to(torch::kFloat64), -1);  // (T, V)
-    if (lpt.size(1) == lps.size(1)) {
+    if (!lt.defined() || !ls.defined()) {
+        out.klPerToken.assign(static_cast<size_t>(T), std::nan(""));
+        out.teacherTopK.assign(static_cast<size_t>(T), {});
+        out.studentTopK.assign(static_cast<size_t>(T), {});
+    }
+    torch::Tensor lpt =
+        lt.defined() ? torch::log_softmax(lt.to(torch::kFloat64), -1) : torch::Tensor();  // (T, V)
+    torch::Tensor lps =
+        ls.defined() ? torch::log_softmax(ls.to(torch::kFloat64), -1) : torch::Tensor();  // (T, V)
+    if (!lpt.defined() || !lps.defined()) {
+    } else if (lpt.size(1) == lps.size(1)) {
         torch::Tensor kl = (lpt.exp() * (lpt - lps)).sum(-1);  // (T)
         out.klPerToken.assign(kl.data_ptr<double>(), kl.data_ptr<double>() + T);
     } else {
@@ -281,21 +320,22 @@ InspectSummary InspectEngine::run(const std::vector<int64_t>& ids, StudentNorm n
     }
     auto topk = [&](const torch::Tensor& lp) {
         std::vector<std::vector<Prediction>> r(static_cast<size_t>(T));
-        auto [vals, idx] = lp.exp().topk(5, -1);  // (T, 5)
+        auto [vals, idx] = lp.exp().topk(std::min<int64_t>(5, lp.size(1)), -1);  // (T, k)
         for (int64_t t = 0; t < T; ++t) {
-            for (int64_t k = 0; k < 5; ++k) {
+            for (int64_t k = 0; k < vals.size(1); ++k) {
                 Prediction p;
                 p.id = idx[t][k].item<int64_t>();
                 p.probability = static_cast<float>(vals[t][k].item<double>());
-                p.label = m->tokenizer ? io::escape_invalid_utf8(m->tokenizer->decode({p.id}))
-                                       : std::to_string(p.id);
+                p.label = s.label(p.id);
                 r[static_cast<size_t>(t)].push_back(p);
             }
         }
         return r;
     };
-    out.teacherTopK = topk(lpt);
-    out.studentTopK = topk(lps);
+    if (lpt.defined() && lps.defined()) {
+        out.teacherTopK = topk(lpt);
+        out.studentTopK = topk(lps);
+    }
 
     // Thumbnails and per-head metrics (core/analysis head_stats; induction on this input).
     torch::Tensor mask = torch::ones({T}, torch::kBool);  // (T)
@@ -317,7 +357,7 @@ InspectSummary InspectEngine::run(const std::vector<int64_t>& ids, StudentNorm n
             out.metrics.push_back(hm);
         }
     };
-    for (int l = 0; l < ti.n_layers; ++l) {
+    for (int l = 0; l < s.teacherLayers; ++l) {
         const torch::Tensor& a = s.teacherAttn[static_cast<size_t>(l)];  // (H, T, T)
         for (int64_t h = 0; h < a.size(0); ++h) {
             out.teacherThumbs.push_back(
@@ -325,9 +365,9 @@ InspectSummary InspectEngine::run(const std::vector<int64_t>& ids, StudentNorm n
         }
         addMetrics("teacher", l, a);
     }
-    for (int b = 0; b < si.n_layers; ++b) {
+    for (int b = 0; b < s.studentBlocks; ++b) {
         if (s.studentA.count(b) == 0) {
-            for (int64_t h = 0; h < si.n_heads; ++h)
+            for (int64_t h = 0; h < s.studentHeads; ++h)
                 out.studentThumbs.emplace_back();
             continue;
         }
@@ -338,6 +378,213 @@ InspectSummary InspectEngine::run(const std::vector<int64_t>& ids, StudentNorm n
         }
         addMetrics("student", b, a);
     }
+    return out;
+}
+
+namespace {
+
+std::string layerPath(const char* scope, const char* kind, int64_t i, const char* leaf) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%s/%s_%02lld/%s", scope, kind, static_cast<long long>(i), leaf);
+    return buf;
+}
+
+// Every head stored along dimension 0 of `path` (a --heads subset cannot fill the views).
+void checkAllHeads(const store::CaptureReader& r, int64_t sample, const std::string& path,
+                   int64_t H) {
+    std::vector<int64_t> ids = r.heads(sample, path);
+    bool all = static_cast<int64_t>(ids.size()) == H;
+    for (int64_t h = 0; all && h < H; ++h)
+        all = ids[static_cast<size_t>(h)] == h;
+    DXL_CHECK(all, UnsupportedError, r.path(), ": ", path, " holds a head subset (", ids.size(),
+              " heads); the studio shows every head; re-capture without --heads");
+}
+
+// Dataset dims with the expected rank and sizes (-1 = any); FormatError otherwise.
+h5::Dims checkDims(const store::CaptureReader& r, int64_t sample, const std::string& path,
+                   const std::vector<int64_t>& expected) {
+    const h5::Dims d = r.info(sample, path).dims;
+    bool ok = d.size() == expected.size();
+    for (size_t i = 0; ok && i < d.size(); ++i)
+        ok = expected[i] < 0 || static_cast<int64_t>(d[i]) == expected[i];
+    std::string shape;
+    for (size_t i = 0; i < d.size(); ++i)
+        shape += (i ? "x" : "") + std::to_string(d[i]);
+    DXL_CHECK(ok, FormatError, r.path(), ": sample ", sample, " ", path, " has shape ",
+              shape.empty() ? "()" : shape,
+              ", which does not match the sample's tokens; the file is damaged; ",
+              "re-run dxl capture");
+    return d;
+}
+
+int configInt(const std::string& json, std::initializer_list<const char*> keys) {
+    nlohmann::json j = nlohmann::json::parse(json, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return 0;
+    for (const char* k : keys)
+        if (j.contains(k) && j[k].is_number_integer()) return j[k].get<int>();
+    return 0;
+}
+
+}  // namespace
+
+// HDF5 prints its error stack per thread in the thread-safe build; h5::silence_hdf5_errors()
+// silences only the first thread that opens a file, so the worker silences its own.
+static void silenceHdf5OnThisThread() {
+    thread_local bool done = false;
+    if (!done) H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+    done = true;
+}
+
+CaptureOpened InspectEngine::openCapture(const std::string& path) {
+    silenceHdf5OnThisThread();
+    store::CaptureReader reader(path);  // format, schema version and manifest checked here
+    const analysis::CaptureLayout lay = analysis::capture_layout(reader);
+    DXL_CHECK(lay.teacher_layers > 0, FormatError, path,
+              ": the capture holds no teacher attention (teacher/layer_NN/attn_probs); capture "
+              "with a Transformer teacher");
+    CaptureOpened c;
+    c.path = path;
+    c.status = reader.status();
+    c.samples = static_cast<int>(reader.num_samples());
+    for (int64_t i = 0; i < reader.num_samples(); ++i)
+        c.sampleLengths.push_back(static_cast<int>(reader.info(i, "tokens").dims.at(0)));
+    ModelSummary& t = c.models.teacher;
+    t.dir = reader.attr("teacher_dir");
+    t.architecture = reader.attr("teacher_model_type");
+    t.family = "transformer";
+    t.layers = static_cast<int>(lay.teacher_layers);
+    const std::string a0 = layerPath("teacher", "layer", 0, "attn_probs");
+    t.heads = reader.has(0, a0) ? static_cast<int>(reader.info(0, a0).dims.at(0)) : 0;
+    const std::string tcfg = reader.attr("teacher_config_json"),
+                      scfg = reader.attr("student_config_json");
+    t.vocab = configInt(tcfg, {"vocab_size"});
+    t.context = configInt(tcfg, {"n_positions", "max_position_embeddings", "n_ctx"});
+    t.blockTypes.assign(static_cast<size_t>(t.layers), "attention");
+    ModelSummary& st = c.models.student;
+    st.dir = reader.attr("student_dir");
+    st.architecture = reader.attr("student_model_type");
+    st.family = "xlstm";
+    st.layers = static_cast<int>(lay.student_block_types.size());
+    st.blockTypes = lay.student_block_types;
+    st.vocab = configInt(scfg, {"vocab_size"});
+    st.context = configInt(scfg, {"context_length"});
+    for (int b = 0; b < st.layers && st.heads == 0; ++b) {
+        const std::string q = layerPath("student", "block", b, "q");
+        if (reader.has(0, q)) st.heads = static_cast<int>(reader.info(0, q).dims.at(0));
+    }
+    DXL_CHECK(st.heads > 0, FormatError, path,
+              ": the capture holds no mLSTM statistics (student/block_NN/q, k, igate_pre, "
+              "fgate_pre); capture with an xLSTM student that has an mLSTM block");
+    t.hasTokenizer = st.hasTokenizer = reader.has(0, "token_strings");
+    // Prediction labels: the teacher's tokenizer, when it is still there and is the one used.
+    std::unique_ptr<io::Tokenizer> tok;
+    try {
+        if (!t.dir.empty()) tok = io::load_tokenizer(t.dir);
+    } catch (const dxl::Error&) {
+        tok.reset();  // labels fall back to ids
+    }
+    if (tok && tok->fingerprint() != reader.attr("tokenizer_hash")) tok.reset();
+    m->capturePath = path;
+    m->captureTokenizer = std::move(tok);
+    return c;
+}
+
+InspectSummary InspectEngine::captureSample(int sample, StudentNorm norm) {
+    DXL_CHECK(!m->capturePath.empty(), ValueError,
+              "studio: no capture file is open; open one with File > Open capture");
+    torch::NoGradGuard no_grad;
+    silenceHdf5OnThisThread();
+    store::CaptureReader reader(m->capturePath);
+    DXL_CHECK(sample >= 0 && sample < reader.num_samples(), ValueError, "studio: sample ", sample,
+              " is not in ", m->capturePath, " (", reader.num_samples(),
+              " committed samples); choose 0 to ", reader.num_samples() - 1);
+    const analysis::CaptureLayout lay = analysis::capture_layout(reader);
+    // Everything is read into locals first: a damaged sample leaves the shown one intact.
+    const std::vector<int64_t> ids = reader.read_int(sample, "tokens");
+    const auto T = static_cast<int64_t>(ids.size());
+    DXL_CHECK(T > 0, FormatError, m->capturePath, ": sample ", sample, " has no tokens");
+    std::vector<torch::Tensor> teacher;
+    for (int64_t l = 0; l < lay.teacher_layers; ++l) {
+        const std::string p = layerPath("teacher", "layer", l, "attn_probs");
+        DXL_CHECK(reader.has(sample, p), UnsupportedError, m->capturePath, ": sample ", sample,
+                  " has no ", p,
+                  "; the studio needs every teacher layer; re-capture without "
+                  "--layers");
+        const h5::Dims d = checkDims(reader, sample, p, {-1, T, T});
+        checkAllHeads(reader, sample, p, static_cast<int64_t>(d[0]));
+        teacher.push_back(capture::read_tensor(reader, sample, p));  // (H, T, T)
+    }
+    std::map<int, torch::Tensor> A, ig, fg, K, V;
+    std::map<std::string, torch::Tensor> sl;
+    int heads = 0;
+    for (int b = 0; b < static_cast<int>(lay.student_block_types.size()); ++b) {
+        auto path = [&](const char* leaf) { return layerPath("student", "block", b, leaf); };
+        if (reader.has(sample, path("q"))) {
+            const h5::Dims d = checkDims(reader, sample, path("q"), {-1, T, -1});
+            const auto H = static_cast<int64_t>(d[0]);
+            checkAllHeads(reader, sample, path("q"), H);
+            torch::Tensor x[5];
+            const char* leaves[5] = {"q", "k", "v", "igate_pre", "fgate_pre"};
+            for (int i = 0; i < 5; ++i) {
+                DXL_CHECK(reader.has(sample, path(leaves[i])), FormatError, m->capturePath,
+                          ": sample ", sample, " has ", path("q"), " but no ", path(leaves[i]),
+                          "; the file is damaged; re-run dxl capture");
+                checkDims(reader, sample, path(leaves[i]),
+                          i < 3 ? std::vector<int64_t>{H, T, static_cast<int64_t>(d[2])}
+                                : std::vector<int64_t>{H, T});
+                x[i] = capture::read_tensor(reader, sample, path(leaves[i]));
+            }
+            // A rebuilt exactly from the stored statistics (METHOD.md 3.1), (H, T, T).
+            A[b] = mlstm::implicit_attention(x[0].unsqueeze(0), x[1].unsqueeze(0),
+                                             x[3].unsqueeze(0), x[4].unsqueeze(0))[0];
+            K[b] = x[1];   // (H, T, Dh)
+            V[b] = x[2];   // (H, T, Dh)
+            ig[b] = x[3];  // (H, T)
+            fg[b] = x[4];  // (H, T)
+            heads = std::max(heads, static_cast<int>(H));
+        }
+        for (const char* q : {"c", "n", "m", "h"}) {
+            if (!reader.has(sample, path(q))) continue;
+            checkDims(reader, sample, path(q), {T, -1});
+            sl[std::to_string(b) + "/slstm_" + q] = capture::read_tensor(reader, sample, path(q));
+        }
+    }
+    DXL_CHECK(!A.empty(), FormatError, m->capturePath, ": sample ", sample,
+              " holds no mLSTM statistics (student/block_NN/q); re-capture with the default "
+              "options");
+    auto logits = [&](const char* p) {
+        if (!reader.has(sample, p)) return torch::Tensor();  // top-k logits: no KL, no ranking
+        checkDims(reader, sample, p, {T, -1});
+        return capture::read_tensor(reader, sample, p);  // (T, V)
+    };
+    torch::Tensor lt = logits("teacher/logits"), ls = logits("student/logits");
+    std::vector<std::string> strings;
+    if (reader.has(sample, "token_strings")) strings = reader.read_strings(sample, "token_strings");
+
+    Impl& s = *m;
+    s.clearCaptures();
+    s.tokens = torch::tensor(ids, torch::kInt64);  // (T)
+    s.teacherAttn = std::move(teacher);
+    s.studentA = std::move(A);
+    s.studentIg = std::move(ig);
+    s.studentFg = std::move(fg);
+    s.studentK = std::move(K);
+    s.studentV = std::move(V);
+    s.slstm = std::move(sl);
+    s.teacherLayers = static_cast<int>(s.teacherAttn.size());
+    s.studentBlocks = static_cast<int>(lay.student_block_types.size());
+    s.studentHeads = heads;
+    s.labelTokenizer = s.captureTokenizer.get();
+    s.tokenList = TokenList();
+    for (int64_t t = 0; t < T; ++t) {
+        const int64_t id = ids[static_cast<size_t>(t)];
+        s.tokenList.ids.push_back(id);
+        s.tokenList.labels.push_back(static_cast<int64_t>(strings.size()) == T
+                                         ? io::escape_invalid_utf8(strings[static_cast<size_t>(t)])
+                                         : s.label(id));
+    }
+    InspectSummary out = s.summarize(lt, ls, norm);
+    out.captureSample = sample;
     return out;
 }
 
@@ -363,7 +610,8 @@ MapsResult InspectEngine::maps(int tl, int th, int sb, int sh, StudentNorm norm)
     return r;
 }
 
-AlignmentResult InspectEngine::alignment(const std::string& metricName, StudentNorm norm) {
+AlignmentResult InspectEngine::alignment(const std::string& metricName, StudentNorm norm,
+                                         const LayerMapSpec& map) {
     Impl& s = *m;
     DXL_CHECK(!s.teacherAttn.empty(), ValueError,
               "studio: nothing computed yet; run an input first");
@@ -388,14 +636,31 @@ AlignmentResult InspectEngine::alignment(const std::string& metricName, StudentN
     DXL_CHECK(C > 0, ValueError,
               "studio: the student has no mLSTM block; alignment needs implicit attention");
     r.scores = HeatmapData(R, C);
+    std::fill(r.scores.values.begin(), r.scores.values.end(), std::nanf(""));  // unmapped: NaN
     r.scores.quantity =
         metricName + (r.similarity ? " (higher = more alike)" : " (lower = more alike)");
+    r.layerMap = map.allPairs ? "all pairs" : map.source;
+    auto mapped = [&](int l, int b) {
+        return map.allPairs || std::find(map.pairs.begin(), map.pairs.end(),
+                                         std::make_pair(l, b)) != map.pairs.end();
+    };
+    for (int l = 0; l < static_cast<int>(s.teacherAttn.size()); ++l)
+        for (const auto& kv : s.studentA)
+            if (mapped(l, kv.first)) r.layerPairs.emplace_back(l, kv.first);
+    DXL_CHECK(!r.layerPairs.empty(), ValueError,
+              "studio: the layer map pairs no teacher layer with an mLSTM block; tick at least "
+              "one (teacher layer, student block) cell or choose a preset");
     const int64_t T = s.tokens.size(0);
     torch::Tensor mask = torch::ones({T}, torch::kBool);  // (T)
     int row0 = 0;
-    for (const torch::Tensor& P : s.teacherAttn) {  // (Ht, T, T)
+    for (int l = 0; l < static_cast<int>(s.teacherAttn.size()); ++l) {
+        const torch::Tensor& P = s.teacherAttn[static_cast<size_t>(l)];  // (Ht, T, T)
         int col0 = 0;
         for (const auto& kv : s.studentA) {
+            if (!mapped(l, kv.first)) {  // left NaN, not compared
+                col0 += static_cast<int>(kv.second.size(0));
+                continue;
+            }
             torch::Tensor A = s.studentMap(kv.first, norm);  // (Hs, T, T)
             torch::Tensor pm = analysis::pair_metrics(P, A, mask, analysis::MetricOptions{})
                                    .to(torch::kFloat64);                      // (nM, Ht, Hs)
@@ -418,8 +683,11 @@ AlignmentResult InspectEngine::alignment(const std::string& metricName, StudentN
     }
     const analysis::Assignment as = analysis::hungarian(cost, R, C);
     for (int i = 0; i < R; ++i) {
-        if (as.row_to_col[static_cast<size_t>(i)] >= 0)
-            r.matches.emplace_back(i, static_cast<int>(as.row_to_col[static_cast<size_t>(i)]));
+        const int j = static_cast<int>(as.row_to_col[static_cast<size_t>(i)]);
+        // A pair outside the layer map is no match, only the assignment's filler.
+        if (j >= 0 && mapped(r.teacherHeads[static_cast<size_t>(i)].first,
+                             r.studentHeads[static_cast<size_t>(j)].first))
+            r.matches.emplace_back(i, j);
     }
     return r;
 }

@@ -28,9 +28,19 @@ class InspectEngine {
     InspectSummary run(const std::vector<int64_t>& tokens, StudentNorm norm);
     MapsResult maps(int teacherLayer, int teacherHead, int studentBlock, int studentHead,
                     StudentNorm norm);
-    AlignmentResult alignment(const std::string& metric, StudentNorm norm);
+    // Teacher heads x student heads of the mLSTM blocks; cells outside `map` stay NaN and are
+    // never matched.
+    AlignmentResult alignment(const std::string& metric, StudentNorm norm,
+                              const LayerMapSpec& map = {});
     // mLSTM block: C_t of head at token t plus traces over t; sLSTM block: `quantity` in c|n|m|h.
     StateResult state(int block, int head, int t, const std::string& quantity);
+
+    // Opens a capture file (dxl capture, docs/capture-schema.md): FormatError for a damaged or
+    // foreign file, UnsupportedVersion for a newer schema. Nothing shown changes until
+    // captureSample() replaces the views' data with one stored sample (the student's implicit
+    // attention rebuilt from the stored q, k and gates).
+    CaptureOpened openCapture(const std::string& path);
+    InspectSummary captureSample(int sample, StudentNorm norm);
 
   private:
     struct Impl;

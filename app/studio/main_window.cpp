@@ -17,10 +17,12 @@
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QTimer>
+#include <QVBoxLayout>
 #include <cmath>
 
 #include "app/studio/alignment_page.h"
 #include "app/studio/attention_page.h"
+#include "app/studio/capture_bar.h"
 #include "app/studio/compute_worker.h"
 #include "app/studio/distill_dock.h"
 #include "app/studio/drop_handler.h"
@@ -41,6 +43,24 @@ constexpr int kMapsBit = 1, kAlignBit = 2, kStateBit = 4;
 
 // What to tell the user for each error class (STYLE.md 13).
 QString remedyFor(const ErrorInfo& e) {
+    if (QString::fromStdString(e.action).contains(QStringLiteral("capture"))) {
+        switch (e.kind) {
+            case 3:
+                return QObject::tr("Check the path (File \u2192 Open capture file).");
+            case 4:
+                return QObject::tr(
+                    "The capture file is damaged, truncated or not written by dxl capture. If "
+                    "the capture was interrupted, recover its committed samples with `dxl inspect "
+                    "FILE --repair`; otherwise re-run dxl capture.");
+            case 5:
+                return QObject::tr(
+                    "The file needs what this build cannot show (a newer schema, or a capture "
+                    "of a head or layer subset); update dxl-studio or re-capture as the message "
+                    "says.");
+            default:
+                break;
+        }
+    }
     switch (e.kind) {
         case 3:
             return QObject::tr(
@@ -79,7 +99,14 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_tabs->addTab(m_attention, tr("&Inspect"));
     m_tabs->addTab(m_alignmentPage, tr("&Alignment"));
     m_tabs->addTab(m_state, tr("Recurrent &state"));
-    setCentralWidget(m_tabs);
+    auto* central = new QWidget(this);
+    auto* centralLayout = new QVBoxLayout(central);
+    centralLayout->setContentsMargins(0, 0, 0, 0);
+    centralLayout->setSpacing(0);
+    m_captureBar = new CaptureBar(central);
+    centralLayout->addWidget(m_captureBar);
+    centralLayout->addWidget(m_tabs, 1);
+    setCentralWidget(central);
     auto* dock = new QDockWidget(tr("Heads"), this);
     dock->setObjectName(QStringLiteral("headsDock"));
     m_heads = new HeadsDock(dock);
@@ -125,6 +152,12 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
         Qt::QueuedConnection);
     connect(m_worker, &ComputeWorker::stateReady, this, &MainWindow::onStateReady,
             Qt::QueuedConnection);
+    connect(this, &MainWindow::captureOpenRequested, m_worker, &ComputeWorker::openCapture,
+            Qt::QueuedConnection);
+    connect(this, &MainWindow::captureSampleRequested, m_worker,
+            &ComputeWorker::requestCaptureSample, Qt::QueuedConnection);
+    connect(m_worker, &ComputeWorker::captureOpened, this, &MainWindow::onCaptureOpened,
+            Qt::QueuedConnection);
     connect(m_worker, &ComputeWorker::failed, this, &MainWindow::onFailed, Qt::QueuedConnection);
     connect(
         m_worker, &ComputeWorker::busyChanged, this,
@@ -140,6 +173,11 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     });
     connect(m_attention, &AttentionPage::tokenSelected, m_state, &StatePage::setT);
     connect(m_alignmentPage, &AlignmentPage::metricChanged, this, &MainWindow::requestAlignment);
+    connect(m_alignmentPage, &AlignmentPage::layerMapChanged, this, &MainWindow::requestAlignment);
+    connect(m_captureBar, &CaptureBar::sampleChosen, this, [this](int sample) {
+        emit captureSampleRequested(sample, static_cast<int>(m_attention->selection().norm));
+    });
+    connect(m_captureBar, &CaptureBar::closeRequested, this, &MainWindow::leaveCapture);
     connect(m_alignmentPage, &AlignmentPage::pairChosen, this,
             [this](int tl, int th, int sb, int sh) {
                 Selection s = m_attention->selection();
@@ -165,16 +203,17 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     });
     connect(m_distill, &DistillDock::showCheckpointRequested, this, [this](const QString& dir) {
         m_tabs->setCurrentWidget(m_attention);
-        openModels(QString::fromStdString(m_models.teacher.dir), dir, m_attention->input());
+        openModels(QString::fromStdString(modelDirs().teacher.dir), dir, m_attention->input());
     });
     connect(m_distill, &DistillDock::errorOccurred, this, &MainWindow::onFailed);
     // Drag and drop: model folders replace the teacher or the student, run folders are watched.
     auto* drops = new DropHandler(this);
     connect(drops, &DropHandler::modelDropped, this, [this](const QString& dir, bool student) {
-        openModels(student ? QString::fromStdString(m_models.teacher.dir) : dir,
-                   student ? dir : QString::fromStdString(m_models.student.dir),
+        openModels(student ? QString::fromStdString(modelDirs().teacher.dir) : dir,
+                   student ? dir : QString::fromStdString(modelDirs().student.dir),
                    m_attention->input());
     });
+    connect(drops, &DropHandler::captureDropped, this, &MainWindow::openCapture);
     connect(drops, &DropHandler::runDropped, this, [this](const QString& dir) {
         showDistillDock();
         m_distill->watchFolder(dir);
@@ -207,6 +246,8 @@ void MainWindow::buildMenus() {
     QMenu* file = menuBar()->addMenu(tr("&File"));
     file->addAction(tr("&Open models\u2026"), QKeySequence::Open, this,
                     &MainWindow::openModelDialog);
+    file->addAction(tr("Open &capture file\u2026"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O),
+                    this, &MainWindow::openCaptureDialog);
     m_recentMenu = file->addMenu(tr("Open &recent"));
     rebuildRecentMenu();
     file->addSeparator();
@@ -274,10 +315,62 @@ void MainWindow::openModels(const QString& teacherDir, const QString& studentDir
     emit loadRequested(teacherDir, studentDir);
 }
 
-void MainWindow::onModelsLoaded(const ModelsLoaded& models) {
+void MainWindow::setPageModels(const ModelsLoaded& models) {
     m_models = models;
     m_attention->setModels(models);
     m_state->setModels(models);
+    m_alignmentPage->setModels(models);
+}
+
+const ModelsLoaded& MainWindow::modelDirs() const {
+    return m_loadedModels.teacher.dir.empty() ? m_models : m_loadedModels;
+}
+
+void MainWindow::openCapture(const QString& path) {
+    m_statusText = tr("Opening %1\u2026").arg(path);
+    m_status->setText(m_statusText);
+    emit captureOpenRequested(path, static_cast<int>(m_attention->selection().norm));
+}
+
+void MainWindow::openCaptureDialog() {
+    const QString p =
+        QFileDialog::getOpenFileName(this, tr("Open capture file"), QString(),
+                                     tr("Capture files (*.h5 *.hdf5 *.partial);;All files (*)"));
+    if (!p.isEmpty()) openCapture(p);
+}
+
+void MainWindow::onCaptureOpened(const CaptureOpened& capture) {
+    // The first sample's inspectReady follows this signal.
+    m_captureMode = true;
+    setPageModels(capture.models);
+    m_captureBar->setCapture(capture);
+    addRecent(QStringLiteral("capture:") + QString::fromStdString(capture.path));
+    setWindowTitle(tr("Distil-xLSTM Studio \u2014 capture %1")
+                       .arg(QFileInfo(QString::fromStdString(capture.path)).fileName()));
+    if (!m_pendingSession.isEmpty()) {
+        const QJsonObject s = m_pendingSession;
+        m_pendingSession = {};
+        restoreSession(s);
+        const int sample = s.value(QStringLiteral("capture_sample")).toInt();
+        if (sample > 0 && sample < capture.samples) m_captureBar->setSample(sample);
+        emit captureSampleRequested(m_captureBar->sample(),
+                                    static_cast<int>(m_attention->selection().norm));
+    }
+}
+
+void MainWindow::leaveCapture() {
+    if (m_loadedModels.teacher.dir.empty()) {  // started on a capture: load the defaults
+        const QString dataDir = findDataDir(QString());
+        openModels(dataDir + QStringLiteral("/models/tiny-teacher"),
+                   dataDir + QStringLiteral("/models/tiny-student"), m_attention->input());
+    } else {
+        emit runRequested(m_attention->input(), static_cast<int>(m_attention->selection().norm));
+    }
+}
+
+void MainWindow::onModelsLoaded(const ModelsLoaded& models) {
+    m_loadedModels = models;
+    if (!m_captureMode) setPageModels(models);
     m_distill->setModels(models);
     addRecent(QString::fromStdString(models.teacher.dir) + QLatin1Char('|') +
               QString::fromStdString(models.student.dir));
@@ -293,19 +386,42 @@ void MainWindow::onModelsLoaded(const ModelsLoaded& models) {
 }
 
 void MainWindow::rerun() {
-    if (!m_pendingInput.isEmpty())
+    if (m_captureMode)
+        emit captureSampleRequested(m_captureBar->sample(),
+                                    static_cast<int>(m_attention->selection().norm));
+    else if (!m_pendingInput.isEmpty())
         emit runRequested(m_pendingInput, static_cast<int>(m_attention->selection().norm));
 }
 
 void MainWindow::onInspectReady(const InspectSummary& summary) {
+    if (summary.captureSample < 0 && m_captureMode) {  // the models ran: leave the capture
+        m_captureMode = false;
+        m_captureBar->hide();
+        setPageModels(m_loadedModels);
+        setWindowTitle(
+            tr("Distil-xLSTM Studio \u2014 %1 vs %2")
+                .arg(QFileInfo(QString::fromStdString(m_loadedModels.teacher.dir)).fileName(),
+                     QFileInfo(QString::fromStdString(m_loadedModels.student.dir)).fileName()));
+    }
+    if (summary.captureSample >= 0) {
+        // The input line holds the sample, so Enter runs the loaded models on the same tokens.
+        m_captureBar->setSample(summary.captureSample);
+        QStringList ids;
+        for (int64_t id : summary.tokens.ids)
+            ids << QString::number(id);
+        m_pendingInput = ids.join(QLatin1Char(','));
+        m_attention->setInput(m_pendingInput);
+    }
     m_summary = summary;
     m_received = 0;
     m_state->setTokens(summary.tokens);  // before setSummary selects the last token
     m_attention->setSummary(summary);
     m_heads->setSummary(m_models, summary);
     m_statusText =
-        tr("%1 tokens; teacher %2 (%3 layers x %4 heads), student %5 (%6 blocks); tokens shown as "
-           "%7")
+        tr("%1%2 tokens; teacher %3 (%4 layers x %5 heads), student %6 (%7 blocks); tokens shown "
+           "as %8")
+            .arg(summary.captureSample >= 0 ? tr("capture sample %1: ").arg(summary.captureSample)
+                                            : QString())
             .arg(summary.tokens.size())
             .arg(QString::fromStdString(m_models.teacher.architecture))
             .arg(m_models.teacher.layers)
@@ -329,7 +445,8 @@ void MainWindow::requestMaps() {
 void MainWindow::requestAlignment() {
     if (m_summary.tokens.size() == 0) return;
     emit alignmentRequested(m_alignmentPage->metric(),
-                            static_cast<int>(m_attention->selection().norm));
+                            static_cast<int>(m_attention->selection().norm),
+                            m_alignmentPage->layerMap());
 }
 
 void MainWindow::requestState() {
@@ -401,10 +518,14 @@ void MainWindow::onFailed(const ErrorInfo& e) {
             .arg(QString::fromStdString(e.kindName), QString::fromStdString(e.action)));
     box.setText(QString::fromStdString(e.message));
     box.setInformativeText(remedyFor(e));
-    if (e.kind == 3 || e.kind == 5) box.addButton(tr("Open models\u2026"), QMessageBox::AcceptRole);
+    const bool capture = QString::fromStdString(e.action).contains(QStringLiteral("capture"));
+    if (e.kind == 3 || e.kind == 4 || e.kind == 5)
+        box.addButton(capture ? tr("Open capture file\u2026") : tr("Open models\u2026"),
+                      QMessageBox::AcceptRole);
     box.addButton(QMessageBox::Close);
     box.exec();
-    if (box.buttonRole(box.clickedButton()) == QMessageBox::AcceptRole) openModelDialog();
+    if (box.buttonRole(box.clickedButton()) == QMessageBox::AcceptRole)
+        capture ? openCaptureDialog() : openModelDialog();
 }
 
 void MainWindow::openModelDialog() {
@@ -431,6 +552,12 @@ void MainWindow::rebuildRecentMenu() {
     QSettings settings(QStringLiteral("dxl"), QStringLiteral("dxl-studio"));
     const QStringList recent = settings.value(QStringLiteral("recent")).toStringList();
     for (const QString& r : recent) {
+        if (r.startsWith(QStringLiteral("capture:"))) {
+            const QString path = r.mid(8);
+            m_recentMenu->addAction(tr("Capture %1").arg(path), this,
+                                    [this, path] { openCapture(path); });
+            continue;
+        }
         const QStringList parts = r.split(QLatin1Char('|'));
         if (parts.size() != 2) continue;
         m_recentMenu->addAction(tr("%1 vs %2").arg(parts[0], parts[1]), this, [this, parts] {
@@ -464,6 +591,12 @@ QJsonObject MainWindow::provenance() const {
     p.insert(QStringLiteral("student_normalisation"),
              QString::fromLatin1(normName(m_summary.norm)));
     p.insert(QStringLiteral("alignment_metric"), m_alignmentPage->metric());
+    p.insert(QStringLiteral("layer_map"),
+             QString::fromStdString(m_alignmentPage->layerMap().source));
+    if (m_captureMode) {
+        p.insert(QStringLiteral("capture"), m_captureBar->path());
+        p.insert(QStringLiteral("capture_sample"), m_captureBar->sample());
+    }
     p.insert(QStringLiteral("session"), sessionJson());
     return p;
 }
@@ -538,6 +671,10 @@ QJsonObject MainWindow::sessionJson() const {
     o.insert(QStringLiteral("zoom_y"),
              QJsonArray{pane->viewRangeY().lower, pane->viewRangeY().upper});
     o.insert(QStringLiteral("state_t"), m_state->t());
+    if (m_captureMode) {
+        o.insert(QStringLiteral("capture"), m_captureBar->path());
+        o.insert(QStringLiteral("capture_sample"), m_captureBar->sample());
+    }
     o.insert(QStringLiteral("window_geometry"), QString::fromLatin1(saveGeometry().toBase64()));
     o.insert(QStringLiteral("window_state"), QString::fromLatin1(saveState().toBase64()));
     return o;
@@ -588,6 +725,10 @@ bool MainWindow::loadSession(const QString& path) {
     if (o.value(QStringLiteral("format")).toString() != QStringLiteral("dxl-studio-session"))
         return false;
     m_pendingSession = o;
+    if (const QString capture = o.value(QStringLiteral("capture")).toString(); !capture.isEmpty()) {
+        openCapture(capture);
+        return true;
+    }
     openModels(o.value(QStringLiteral("teacher")).toString(),
                o.value(QStringLiteral("student")).toString(),
                o.value(QStringLiteral("input")).toString());

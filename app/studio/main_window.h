@@ -1,7 +1,7 @@
-// MainWindow: composes the pages (Inspect, Alignment, Recurrent state), the Heads dock and the
-// Distill dock, owns
-// the compute thread, keeps the current selection, and handles the File menu (open models,
-// recent files, export figure / all figures, session save/restore) and error dialogs. It holds
+// MainWindow: composes the pages (Inspect, Alignment, Recurrent state), the capture bar, the
+// Heads dock and the Distill dock, owns the compute thread, keeps the current selection, and
+// handles the File menu (open models or a capture file, recent files, export figure / all
+// figures, session save/restore) and error dialogs. It holds
 // no view logic of its own (STYLE.md 4: no god window).
 #pragma once
 
@@ -26,6 +26,7 @@ class AlignmentPage;
 class StatePage;
 class HeadsDock;
 class DistillDock;
+class CaptureBar;
 class ComputeWorker;
 
 class MainWindow : public QMainWindow {
@@ -36,6 +37,12 @@ class MainWindow : public QMainWindow {
 
     // Loads the models and runs `input` once they are loaded.
     void openModels(const QString& teacherDir, const QString& studentDir, const QString& input);
+    // Opens a capture file (dxl capture) and shows its first sample in every view; the capture
+    // bar then selects the sample. Errors (damaged, foreign, newer schema) open a dialog.
+    void openCapture(const QString& path);
+    // True while the views show a capture file's sample (not the loaded models).
+    bool captureMode() const { return m_captureMode; }
+    CaptureBar* captureBar() const { return m_captureBar; }
     // Exports every figure into dir (PNG/PDF/SVG/CSV/JSON + provenance). Returns the files.
     QStringList exportAllFigures(const QString& dir, QString* error = nullptr);
     QList<widgets::ExportableFigure*> figures() const;
@@ -69,12 +76,19 @@ class MainWindow : public QMainWindow {
     void loadRequested(const QString& teacherDir, const QString& studentDir);
     void runRequested(const QString& input, int norm);
     void mapsRequested(int tl, int th, int sb, int sh, int norm, quint64 job);
-    void alignmentRequested(const QString& metric, int norm);
+    void alignmentRequested(const QString& metric, int norm, const dxl::studio::LayerMapSpec& map);
+    void captureOpenRequested(const QString& path, int norm);
+    void captureSampleRequested(int sample, int norm);
     void stateRequested(int block, int head, int t, const QString& quantity, quint64 job);
 
   private:
     void buildMenus();
     void onModelsLoaded(const ModelsLoaded& models);
+    void onCaptureOpened(const CaptureOpened& capture);
+    void leaveCapture();
+    void setPageModels(const ModelsLoaded& models);
+    const ModelsLoaded& modelDirs() const;
+    void openCaptureDialog();
     void onInspectReady(const InspectSummary& summary);
     void onMapsReady(const MapsResult& maps, quint64 job);
     void onStateReady(const StateResult& state, quint64 job);
@@ -101,10 +115,13 @@ class MainWindow : public QMainWindow {
     HeadsDock* m_heads = nullptr;
     DistillDock* m_distill = nullptr;
     QDockWidget* m_distillDockWidget = nullptr;
+    CaptureBar* m_captureBar = nullptr;
     QLabel* m_status = nullptr;
     QString m_statusText;  // shown when the worker is idle
     QMenu* m_recentMenu = nullptr;
-    ModelsLoaded m_models;
+    ModelsLoaded m_models;        // of what the views show (the capture's while in capture mode)
+    ModelsLoaded m_loadedModels;  // loaded in the compute worker
+    bool m_captureMode = false;
     InspectSummary m_summary;
     QString m_pendingInput;
     quint64 m_mapsJob = 0, m_stateJob = 0;

@@ -1,6 +1,8 @@
 // StatePage.
 #include "app/studio/state_page.h"
 
+#include <algorithm>
+
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -66,6 +68,13 @@ StatePage::StatePage(QWidget* parent) : QWidget(parent) {
 
 void StatePage::setModels(const ModelsLoaded& models) {
     m_block->setRange(0, std::max(0, models.student.layers - 1));
+    // Open on an mLSTM block (C_t, norms and gates); students often start with an sLSTM block.
+    const auto& types = models.student.blockTypes;
+    const auto cur = static_cast<std::size_t>(m_block->value());
+    if (cur >= types.size() || types[cur] != "mlstm") {
+        const auto it = std::find(types.begin(), types.end(), "mlstm");
+        if (it != types.end()) m_block->setValue(static_cast<int>(it - types.begin()));
+    }
     m_head->setRange(0, std::max(0, models.student.heads - 1));
 }
 

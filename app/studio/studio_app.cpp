@@ -5,6 +5,8 @@
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QTextStream>
 #include <cstdio>
 
@@ -17,14 +19,17 @@ namespace dxl::studio {
 QString studioUsage() {
     return QStringLiteral(
         "usage: dxl-studio [--data-dir DIR] [--teacher DIR] [--student DIR] [--tokens IDS|TEXT]\n"
-        "                  [--session FILE] [--watch RUN_DIR] [--export all --out DIR]\n"
+        "                  [--session FILE] [--watch RUN_DIR] [--capture FILE]\n"
+        "                  [--export all --out DIR]\n"
         "                  [--walkthrough DIR]\n"
         "  Defaults: DATA/models/tiny-teacher, DATA/models/tiny-student, "
-        "DATA/inputs/default_tokens.txt\n"
+        "DATA/inputs/default_input.txt (text; default_tokens.txt ids without a tokenizer)\n"
         "  --export all --out DIR  render every figure (PNG/PDF/SVG + CSV/JSON + provenance) and "
         "exit\n"
         "  --watch RUN_DIR         follow a distillation run (dxl distill --out RUN_DIR) in the "
         "Distill dock\n"
+        "  --capture FILE          show a capture file (dxl capture) instead of running the "
+        "models\n"
         "  --walkthrough DIR       scripted tour that saves screenshots into DIR, then exits\n");
 }
 
@@ -57,6 +62,8 @@ StudioOptions parseStudioOptions(const QStringList& args) {
             value(&o.outDir);
         else if (a == QStringLiteral("--watch"))
             value(&o.watchDir);
+        else if (a == QStringLiteral("--capture"))
+            value(&o.capture);
         else if (a == QStringLiteral("--walkthrough"))
             value(&o.walkthroughDir);
         else
@@ -87,8 +94,21 @@ QString findDataDir(const QString& hint) {
 
 namespace {
 
-QString readDefaultTokens(const QString& dataDir) {
-    QFile f(dataDir + QStringLiteral("/inputs/default_tokens.txt"));
+// True when the model folder reads text: a tokenizer.json, or the byte-level config marker.
+bool readsText(const QString& modelDir) {
+    if (QFileInfo::exists(modelDir + QStringLiteral("/tokenizer.json"))) return true;
+    QFile f(modelDir + QStringLiteral("/config.json"));
+    if (!f.open(QIODevice::ReadOnly)) return false;
+    const QJsonObject cfg = QJsonDocument::fromJson(f.readAll()).object();
+    return cfg.value(QStringLiteral("tokenizer_class")).toString() == QStringLiteral("dxl-byte");
+}
+
+// The default input: text (inputs/default_input.txt) for a teacher with a tokenizer, else the
+// token ids of inputs/default_tokens.txt.
+QString readDefaultInput(const QString& dataDir, const QString& teacherDir) {
+    const QString name = readsText(teacherDir) ? QStringLiteral("/inputs/default_input.txt")
+                                               : QStringLiteral("/inputs/default_tokens.txt");
+    QFile f(dataDir + name);
     if (!f.open(QIODevice::ReadOnly | QIODevice::Text)) return QStringLiteral("0,1,2,3");
     return QString::fromUtf8(f.readAll()).trimmed();
 }
@@ -110,7 +130,8 @@ int runStudio(const StudioOptions& options) {
         options.teacher.isEmpty() ? data + QStringLiteral("/models/tiny-teacher") : options.teacher;
     const QString student =
         options.student.isEmpty() ? data + QStringLiteral("/models/tiny-student") : options.student;
-    const QString tokens = options.tokens.isEmpty() ? readDefaultTokens(data) : options.tokens;
+    const QString tokens =
+        options.tokens.isEmpty() ? readDefaultInput(data, teacher) : options.tokens;
     const bool headless = !options.exportSpec.isEmpty();
 
     MainWindow w;
@@ -140,7 +161,8 @@ int runStudio(const StudioOptions& options) {
         w.resize(1500, 900);
         w.show();  // laid out (offscreen) so the figures have their on-screen sizes
     } else {
-        if (!options.walkthroughDir.isEmpty()) startWalkthrough(w, options.walkthroughDir);
+        if (!options.walkthroughDir.isEmpty())
+            startWalkthrough(w, options.walkthroughDir, 180000, options.capture);
         w.show();
         if (!options.watchDir.isEmpty()) {
             w.showDistillDock();
@@ -152,6 +174,8 @@ int runStudio(const StudioOptions& options) {
             err << "dxl-studio: " << options.session << " is not a dxl-studio session file\n";
             return 2;
         }
+    } else if (!options.capture.isEmpty() && options.walkthroughDir.isEmpty()) {
+        w.openCapture(options.capture);
     } else {
         w.openModels(teacher, student, tokens);
     }

@@ -1,6 +1,6 @@
 // Command line and start-up of dxl-studio, kept out of main.cpp so tests can drive it:
 //   dxl-studio [--data-dir DIR] [--teacher DIR] [--student DIR] [--tokens "1,2,3"] [--session FILE]
-//              [--watch RUN_DIR] [--export all --out DIR] [--walkthrough DIR]
+//              [--watch RUN_DIR] [--capture FILE] [--export all --out DIR] [--walkthrough DIR]
 // --export renders every figure headless (use QT_QPA_PLATFORM=offscreen) and exits;
 // --walkthrough runs the scripted tour (defaults -> switch heads -> alignment -> export all),
 // saving screenshots into DIR.
@@ -13,6 +13,7 @@ namespace dxl::studio {
 struct StudioOptions {
     QString dataDir, teacher, student, tokens, session, exportSpec, outDir, walkthroughDir;
     QString watchDir;  // a distillation run folder to follow in the Distill dock
+    QString capture;   // a capture file (dxl capture) to show instead of running the models
     bool help = false;
     QString error;  // non-empty: bad command line
 };

@@ -37,6 +37,23 @@ struct InspectSummary {
     std::vector<HeatmapData> teacherThumbs, studentThumbs;  // layer-major, <= 48 x 48 each
     std::vector<HeadMetrics> metrics;                       // teacher and student heads
     StudentNorm norm = StudentNorm::AbsRow;
+    int captureSample = -1;  // >= 0: read from the open capture file, not from a forward
+};
+
+// A capture file opened in the studio (docs/capture-schema.md): what the views need to know
+// about its models, read from the root attributes and the first sample.
+struct CaptureOpened {
+    std::string path, status;  // status: "complete", "recovered", ...
+    int samples = 0;
+    std::vector<int> sampleLengths;  // T of every committed sample
+    ModelsLoaded models;             // dirs and types as recorded; shapes from the stored maps
+};
+
+// The teacher layer -> student block pairs the alignment compares (core/analysis/layer_map.h).
+struct LayerMapSpec {
+    bool allPairs = true;  // every (teacher layer, mLSTM block); pairs ignored
+    std::string source = "all pairs";
+    std::vector<std::pair<int, int>> pairs;  // (teacher layer, student block)
 };
 
 struct MapsResult {
@@ -52,6 +69,8 @@ struct AlignmentResult {
     std::vector<std::string> teacherLabels, studentLabels;
     std::vector<std::pair<int, int>> matches;
     std::vector<std::pair<int, int>> teacherHeads, studentHeads;  // index -> (layer, head)
+    std::string layerMap = "all pairs";                           // LayerMapSpec::source
+    std::vector<std::pair<int, int>> layerPairs;  // compared (teacher layer, student block) pairs
 };
 
 struct StateResult {

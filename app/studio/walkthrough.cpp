@@ -7,6 +7,7 @@
 #include <QFileInfo>
 #include <QJsonDocument>
 #include <QSet>
+#include <QSpinBox>
 #include <QTabWidget>
 #include <QTextStream>
 #include <QTimer>
@@ -15,9 +16,11 @@
 
 #include "app/studio/alignment_page.h"
 #include "app/studio/attention_page.h"
+#include "app/studio/capture_bar.h"
 #include "app/studio/distill_config_form.h"
 #include "app/studio/distill_dock.h"
 #include "app/studio/distill_plots.h"
+#include "app/studio/layer_map_editor.h"
 #include "app/studio/main_window.h"
 #include "app/studio/run_log_tail.h"
 #include "app/studio/state_page.h"
@@ -89,7 +92,7 @@ bool checkExportedFile(const QString& path, QString* why) {
     return true;
 }
 
-void startWalkthrough(MainWindow& w, const QString& dir, int timeoutMs) {
+void startWalkthrough(MainWindow& w, const QString& dir, int timeoutMs, const QString& capture) {
     struct State {
         int step = 0;
         bool waitingForMaps = false;
@@ -129,7 +132,7 @@ void startWalkthrough(MainWindow& w, const QString& dir, int timeoutMs) {
     auto waitForMaps = [st] { st->waitingForMaps = true; };
 
     st->advance =
-        [&w, dir, st, shoot, finish, later, waitForMaps] {
+        [&w, dir, capture, st, shoot, finish, later, waitForMaps] {
             switch (st->step++) {
                 case 0:  // defaults loaded: teacher | student | difference on screen
                     shoot(QStringLiteral("01_inspect_defaults.png"));
@@ -183,6 +186,7 @@ void startWalkthrough(MainWindow& w, const QString& dir, int timeoutMs) {
                     dock->form()->setOutDir(runDir);
                     dock->form()->setStepsPerStage(20);
                     dock->form()->setEvalEvery(5);
+                    dock->form()->setEvalAlignment(true);  // matched head alignment curves
                     st->waitingForRun = true;
                     if (!dock->startRun()) {
                         st->failures
@@ -211,6 +215,12 @@ void startWalkthrough(MainWindow& w, const QString& dir, int timeoutMs) {
                 }
                 case 6: {
                     shoot(QStringLiteral("07_distill_dock.png"), w.distillDockWidget());
+                    // Matched head alignment over the evaluations (eval_alignment).
+                    w.distillDock()->plots()->pages()->setCurrentIndex(1);
+                    if (!w.distillDock()->plots()->hasAlignment())
+                        st->failures << QStringLiteral("distill: no head alignment logged");
+                    shoot(QStringLiteral("07b_distill_alignment.png"), w.distillDockWidget());
+                    w.distillDock()->plots()->pages()->setCurrentIndex(0);
                     w.distillDockWidget()->setFloating(false);
                     w.distillDockWidget()->hide();  // the Inspect page at full height again
                     // "Show maps at step t": the final checkpoint as the student in Inspect.
@@ -243,6 +253,44 @@ void startWalkthrough(MainWindow& w, const QString& dir, int timeoutMs) {
                     }
                     QTextStream(stdout) << "walkthrough: exported and checked " << files.size()
                                         << " files in " << exportDir << "\n";
+                    if (capture.isEmpty()) {
+                        finish(0);
+                        break;
+                    }
+                    // A capture file: its stored maps replace the models' in every view.
+                    w.tabs()->setCurrentWidget(w.attentionPage());
+                    st->waitingForResults = true;
+                    w.openCapture(capture);
+                    break;
+                }
+                case 8: {
+                    if (!w.captureMode() || !w.captureBar()->isVisible())
+                        st->failures << QStringLiteral("capture: %1 is not shown").arg(capture);
+                    if (w.captureBar()->sampleCount() < 2) {
+                        later(100);
+                        break;
+                    }
+                    st->waitingForResults = true;
+                    w.captureBar()->sampleSpin()->setValue(1);  // the second sample
+                    break;
+                }
+                case 9: {
+                    if (w.captureBar()->sampleCount() > 1 && w.captureBar()->sample() != 1)
+                        st->failures << QStringLiteral("capture: sample 1 is not shown");
+                    shoot(QStringLiteral("09_capture.png"));
+                    // The paper's ratio layer map instead of every pair.
+                    w.tabs()->setCurrentWidget(w.alignmentPage());
+                    w.alignmentPage()->layerMapEditor()->setPreset(
+                        LayerMapEditor::Preset::RatioAllBlocks);
+                    later(1500);  // the 150 ms coalescing, then the worker
+                    break;
+                }
+                case 10: {
+                    if (!w.alignmentPage()->matrix()->metric().contains(
+                            QStringLiteral("ratio/all-blocks")))
+                        st->failures << QStringLiteral("layer map: the matrix says '%1'")
+                                            .arg(w.alignmentPage()->matrix()->metric());
+                    shoot(QStringLiteral("10_capture_layer_map.png"));
                     finish(0);
                     break;
                 }

@@ -1,7 +1,8 @@
 // The scripted walkthrough (dxl-studio --walkthrough DIR): start on the defaults -> switch heads
 // -> open the alignment matrix -> open a Hungarian-matched pair from it -> recurrent state ->
 // a 20-step distillation in the Distill dock (docked and floated screenshots) -> its final
-// checkpoint as the student ("show maps") -> export all figures. Each step waits for the worker's
+// checkpoint as the student ("show maps") -> export all figures -> with a capture file: open it,
+// show its second sample, and align it under the ratio layer map. Each step waits for the worker's
 // results, saves a screenshot into DIR and checks that it is not blank; the exported files are
 // checked too (PNG decodes and is not blank, PDF/SVG/JSON/CSV well-formed). Used by the
 // tests/studio ctest and for docs/screenshots.
@@ -23,6 +24,7 @@ bool checkExportedFile(const QString& path, QString* why);
 
 // Installs the tour on w (call before the models are opened). The application exits with 0 when
 // every step and check passed, 1 on a failed check or a core error, 5 on a time-out.
-void startWalkthrough(MainWindow& w, const QString& dir, int timeoutMs = 180000);
+void startWalkthrough(MainWindow& w, const QString& dir, int timeoutMs = 180000,
+                      const QString& capture = QString());
 
 }  // namespace dxl::studio

@@ -223,6 +223,7 @@ RunConfig parse_run_config(const nlohmann::json& j, const std::string& where) {
         opt(j, "grad_accum", c.grad_accum);
         opt(j, "eval_every", c.eval_every);
         opt(j, "eval_batches", c.eval_batches);
+        opt(j, "eval_alignment", c.eval_alignment);
         opt(j, "ckpt_every", c.ckpt_every);
         opt(j, "keep_last", c.keep_last);
         opt(j, "log_every", c.log_every);
@@ -293,6 +294,7 @@ nlohmann::json to_json(const RunConfig& c) {
     j["grad_accum"] = c.grad_accum;
     j["eval_every"] = c.eval_every;
     j["eval_batches"] = c.eval_batches;
+    if (c.eval_alignment) j["eval_alignment"] = true;  // absent by default: older logs unchanged
     j["ckpt_every"] = c.ckpt_every;
     j["keep_last"] = c.keep_last;
     j["log_every"] = c.log_every;

@@ -96,6 +96,10 @@ struct RunConfig {
     int64_t grad_accum = 1;
     int64_t eval_every = 50;  // steps (0 = only at the end)
     int64_t eval_batches = 8;
+    // Each evaluation also aligns teacher attention with student implicit attention on the first
+    // held-out batch: per mapped (teacher layer, mLSTM block) pair the Hungarian-matched heads'
+    // JS divergence (|A| row-normalised), logged as "align_js:L1H2-B1H3" and "align_js_mean".
+    bool eval_alignment = false;
     int64_t ckpt_every = 100;
     int64_t keep_last = 3;
     int64_t log_every = 1;

@@ -12,6 +12,9 @@
 #include <fstream>
 #include <set>
 
+#include "core/analysis/hungarian.h"
+#include "core/analysis/metric_kinds.h"
+#include "core/analysis/metrics.h"
 #include "core/base/error.h"
 #include "core/base/log.h"
 #include "core/capture/memory_sink.h"
@@ -360,6 +363,72 @@ nlohmann::json evaluate(models::LanguageModel& model, models::LanguageModel* tea
     return m;
 }
 
+nlohmann::json evaluate_alignment(models::LanguageModel& student, models::LanguageModel& teacher,
+                                  const data::Dataset& ds, int64_t batch_size,
+                                  const std::vector<std::pair<int64_t, int64_t>>& layer_map) {
+    torch::NoGradGuard ng;
+    const int64_t N = ds.size(data::Split::Heldout);
+    if (N == 0) return nlohmann::json::object();
+    const bool was_training = student.module().is_training();
+    student.module().eval();
+    BatchTensors bt = to_tensors(ds.batch(data::Split::Heldout, 0, 0, std::min(batch_size, N)));
+    capture::MemorySink ts({pt::kAttnProbs}), ss({pt::kImplicitAttn});
+    teacher.forward(bt.input, {}, &ts);
+    student.forward(bt.input, {}, &ss);
+    if (was_training) student.module().train();
+    // The trainer's layer groups (ratio, or the config's layer_map), mLSTM blocks only.
+    const int64_t LT = teacher.info().n_layers, NS = student.info().n_layers;
+    std::vector<std::pair<int64_t, int64_t>> groups = ratio_groups(LT, NS);
+    for (const auto& [tl, sb] : layer_map)
+        if (tl >= 0 && tl < LT && sb >= 0 && sb < NS)
+            groups[static_cast<size_t>(sb)] = {tl, tl + 1};
+    const auto js = static_cast<int64_t>(analysis::Metric::Js);
+    nlohmann::json m = nlohmann::json::object();
+    double sum = 0;
+    int64_t n = 0;
+    for (int64_t b = 0; b < NS; ++b) {
+        auto a_it = ss.values().find(layer_path("student", static_cast<int>(b), pt::kImplicitAttn));
+        if (a_it == ss.values().end()) continue;             // sLSTM block
+        torch::Tensor A = a_it->second.to(torch::kFloat32);  // (B, Hs, T, T) raw signed
+        for (int64_t tl = groups[static_cast<size_t>(b)].first;
+             tl < groups[static_cast<size_t>(b)].second; ++tl) {
+            auto p_it =
+                ts.values().find(layer_path("teacher", static_cast<int>(tl), pt::kAttnProbs));
+            if (p_it == ts.values().end()) continue;
+            torch::Tensor P = p_it->second.to(torch::kFloat32);  // (B, Ht, T, T)
+            torch::Tensor v;                                     // (Ht, Hs) mean over the batch
+            for (int64_t i = 0; i < P.size(0); ++i) {
+                torch::Tensor an =
+                    models::mlstm::normalize_attention(A[i], models::mlstm::AttnNorm::AbsRow);
+                torch::Tensor pm =
+                    analysis::pair_metrics(P[i], an, bt.input_valid[i])[js];  // (Ht, Hs)
+                v = v.defined() ? v + pm : pm;
+            }
+            v = (v / static_cast<double>(P.size(0))).to(torch::kFloat64).contiguous();
+            const int R = static_cast<int>(v.size(0)), C = static_cast<int>(v.size(1));
+            std::vector<double> cost(static_cast<size_t>(R) * static_cast<size_t>(C));
+            auto acc = v.accessor<double, 2>();
+            for (int r = 0; r < R; ++r)
+                for (int c = 0; c < C; ++c)
+                    cost[static_cast<size_t>(r * C + c)] =
+                        std::isfinite(acc[r][c])
+                            ? analysis::match_cost(analysis::Metric::Js, acc[r][c])
+                            : 1e9;
+            const analysis::Assignment as = analysis::hungarian(cost, R, C);
+            for (int r = 0; r < R; ++r) {
+                const int64_t c = as.row_to_col[static_cast<size_t>(r)];
+                if (c < 0 || !std::isfinite(acc[r][c])) continue;
+                m["align_js:L" + std::to_string(tl) + "H" + std::to_string(r) + "-B" +
+                  std::to_string(b) + "H" + std::to_string(c)] = acc[r][c];
+                sum += acc[r][c];
+                ++n;
+            }
+        }
+    }
+    if (n > 0) m["align_js_mean"] = sum / static_cast<double>(n);
+    return m;
+}
+
 TrainOutcome run_training(const RunConfig& cfg_in, const TrainOptions& opts,
                           const TrainHooks& hooks) {
     RunConfig cfg = cfg_in;
@@ -397,6 +466,8 @@ TrainOutcome run_training(const RunConfig& cfg_in, const TrainOptions& opts,
             tok = io::make_byte_tokenizer();
     }
     byte_tok = tok && tok->kind() == "byte";
+    // Checkpoints are model folders too ("show maps at step t"): they read text like final/.
+    if (byte_tok) student_cfg["tokenizer_class"] = "dxl-byte";
     student->module().train();
     const double mem_mb = preflight(teacher.get(), *student, cfg.teacher, cfg.student.dir, cfg);
 
@@ -484,6 +555,8 @@ TrainOutcome run_training(const RunConfig& cfg_in, const TrainOptions& opts,
         nlohmann::json m;
         if (lead) {
             m = evaluate(*student, teacher.get(), ds, B, cfg.eval_batches);
+            if (cfg.eval_alignment && teacher)
+                m.update(evaluate_alignment(*student, *teacher, ds, B, cfg.layer_map));
             record(
                 {{"kind", "eval"}, {"step", st.global_step}, {"stage", st.stage}, {"metrics", m}});
             outcome.last_eval = m;

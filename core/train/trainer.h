@@ -65,6 +65,14 @@ TrainOutcome run_training(const RunConfig& cfg, const TrainOptions& opts,
 nlohmann::json evaluate(models::LanguageModel& model, models::LanguageModel* teacher,
                         const data::Dataset& ds, int64_t batch_size, int64_t n_batches);
 
+// Alignment on the first held-out batch (RunConfig::eval_alignment): for every (teacher layer,
+// mLSTM block) of the trainer's layer groups (ratio, or layer_map), the JS divergence between each
+// teacher head's attention and each student head's implicit attention (|A| row-normalised,
+// batch mean), Hungarian-matched per pair. Keys "align_js:L<l>H<h>-B<b>H<s>" and "align_js_mean".
+nlohmann::json evaluate_alignment(models::LanguageModel& student, models::LanguageModel& teacher,
+                                  const data::Dataset& ds, int64_t batch_size,
+                                  const std::vector<std::pair<int64_t, int64_t>>& layer_map);
+
 // Pre-flight check of a teacher/student pair (vocab size, tokenizer fingerprints, special
 // tokens, seq_len <= teacher context, memory estimate within budget_mb): ValueError /
 // UnsupportedError naming the mismatch. Returns the memory estimate in MB.

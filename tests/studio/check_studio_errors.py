@@ -4,7 +4,8 @@ usage: check_studio_errors.py DXL_STUDIO MODELS_DIR SCRATCH
 
 Runs the headless export (QT_QPA_PLATFORM=offscreen) on: a folder that holds no model, a teacher
 whose model.safetensors is truncated, a student whose config.json is not JSON, and token ids
-outside the vocabulary. Each must exit with code 4 (a core error reached the error handler)
+outside the vocabulary, and capture files (--capture) that are missing, not HDF5 or truncated
+to a third. Each must exit with code 4 (a core error reached the error handler)
 and print the error class and the offending path; a signal (negative return code) fails.
 """
 import os
@@ -45,7 +46,23 @@ def main():
     with open(os.path.join(bad_config, "config.json"), "w") as f:
         f.write("{ this is not json")
 
+    not_hdf5 = os.path.join(scratch, "not_hdf5.h5")
+    with open(not_hdf5, "w") as f:
+        f.write("not an HDF5 file\n")
+    # Any HDF5 file cut short: the golden teacher's expected.h5 under tests/data.
+    golden = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "golden",
+                          "models", "gpt2_2600", "expected.h5")
+    truncated_h5 = os.path.join(scratch, "truncated.h5")
+    with open(golden, "rb") as f:
+        data = f.read()
+    with open(truncated_h5, "wb") as f:
+        f.write(data[: len(data) // 3])
+    missing_h5 = os.path.join(scratch, "missing.h5")
+
     cases = [
+        ("capture file missing", ["--capture", missing_h5], [missing_h5]),
+        ("capture file not HDF5", ["--capture", not_hdf5], [not_hdf5, "format error"]),
+        ("capture file truncated", ["--capture", truncated_h5], [truncated_h5, "format error"]),
         ("folder without a model", ["--teacher", empty], [empty]),
         ("truncated safetensors", ["--teacher", truncated], ["model.safetensors"]),
         ("config.json not JSON", ["--student", bad_config], ["config.json"]),

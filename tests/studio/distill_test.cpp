@@ -20,6 +20,7 @@
 #include "app/studio/drop_handler.h"
 #include "app/studio/run_log_tail.h"
 #include "core/train/run_log.h"
+#include "core/train/train_config.h"
 #include "widgets/loss_plot.h"
 
 using namespace dxl;
@@ -42,16 +43,20 @@ nlohmann::json trainRecord(int64_t step, double total) {
             {"metrics", {{"total", total}, {"ce", total / 2}, {"lr", 1e-3}, {"alpha", 0.5}}}};
 }
 
+// The golden tiny GPT-2 (vocab 97) and 2-block xLSTM: small and fast, and fixed whatever the
+// embedded defaults in data/models are.
+#define DXL_GOLDEN_MODELS DXL_SOURCE_DIR "/tests/data/golden/models"
+
 QString configDir() {
     return QStringLiteral(DXL_SOURCE_DIR "/data/configs");
 }
 
 ModelsLoaded tinyModels(bool tokenizer, int context) {
     ModelsLoaded m;
-    m.teacher.dir = DXL_SOURCE_DIR "/data/models/tiny-teacher";
+    m.teacher.dir = DXL_GOLDEN_MODELS "/gpt2_2600";
     m.teacher.hasTokenizer = tokenizer;
     m.teacher.context = context;
-    m.student.dir = DXL_SOURCE_DIR "/data/models/tiny-student";
+    m.student.dir = DXL_GOLDEN_MODELS "/xlstm_lm_2520";
     return m;
 }
 
@@ -188,7 +193,7 @@ TEST(DistillConfigForm, PresetsModelDefaultsAndValidation) {
     form.setModels(tinyModels(false, 32));
     EXPECT_EQ(form.config()["data"]["spec"], "mqar@0.5+induction@0.5");
     EXPECT_EQ(form.config()["data"]["seq_len"], 32);
-    EXPECT_EQ(form.config()["student"]["dir"], DXL_SOURCE_DIR "/data/models/tiny-student");
+    EXPECT_EQ(form.config()["student"]["dir"], DXL_GOLDEN_MODELS "/xlstm_lm_2520");
     EXPECT_EQ(form.validate(), QString());
     // A byte-level teacher: fortunes with MQAR mixed in, T up to the context.
     form.setModels(tinyModels(true, 256));
@@ -262,17 +267,68 @@ TEST(DistillRunner, PauseStopAndResumeOnTheTinyModels) {
     EXPECT_FALSE(tail.checkpoints().empty());
 }
 
+TEST(DistillRunner, EvalAlignmentLogsMatchedHeadCurvesOnlyWhenAsked) {
+    qtApp();
+    ComputeWorker::registerTypes();
+    QTemporaryDir out;
+    DistillConfigForm form(configDir());
+    form.setModels(tinyModels(false, 32));
+    form.setOutDir(out.path() + QStringLiteral("/run"));
+    form.setStepsPerStage(4);
+    // Off by default: the run config (and so the log) is what it was before the option.
+    EXPECT_FALSE(
+        train::to_json(train::parse_run_config(form.config(), "test")).contains("eval_alignment"));
+    form.setEvalAlignment(true);
+    nlohmann::json cfg = form.config();
+    EXPECT_TRUE(train::parse_run_config(cfg, "test").eval_alignment);
+    cfg["grad_accum"] = 1;
+    cfg["batch_size"] = 2;
+    cfg["eval_every"] = 2;
+    cfg["ckpt_every"] = 0;
+    DistillRunner runner;
+    QSignalSpy finished(&runner, &DistillRunner::finished);
+    QSignalSpy failed(&runner, &DistillRunner::failed);
+    QString error;
+    ASSERT_TRUE(runner.start(cfg, false, &error)) << error.toStdString();
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count() + failed.count(), 1, 60000);
+    ASSERT_EQ(failed.count(), 0);
+    RunLogTail tail(runner.folder());
+    tail.poll();
+    // The golden pair: 2 teacher layers, block 0 mLSTM, block 1 sLSTM; the ratio groups give
+    // block 0 teacher layer 0, so its 4 heads are matched onto block 0's 4 heads.
+    int pairs = 0;
+    for (const auto& [name, series] : tail.eval()) {
+        if (name.rfind("align_js:", 0) != 0) continue;
+        ++pairs;
+        EXPECT_EQ(name.rfind("align_js:L0H", 0), 0u) << name;
+        EXPECT_NE(name.find("-B0H"), std::string::npos) << name;
+        EXPECT_GE(series.keys.size(), 2u) << name;  // evaluations at steps 2 and 4
+        for (double v : series.values)
+            EXPECT_TRUE(v >= 0 && v <= std::log(2.0) + 1e-9) << name << " " << v;
+    }
+    EXPECT_EQ(pairs, 4);
+    EXPECT_FALSE(tail.evalSeries("align_js_mean").keys.empty());
+    DistillPlots plots;
+    plots.setRuns({{&tail, 0}}, 0);
+    EXPECT_TRUE(plots.hasAlignment());
+    EXPECT_EQ(plots.alignmentPlot()->plot()->graphCount(), 5);  // 4 pairs + the mean
+    EXPECT_TRUE(plots.figures().contains(plots.alignmentPlot()));
+}
+
 TEST(DropHandler, ClassifiesModelAndRunFolders) {
     QString folder;
-    EXPECT_EQ(classifyDrop(QStringLiteral(DXL_SOURCE_DIR "/data/models/tiny-teacher"), &folder),
+    EXPECT_EQ(classifyDrop(QStringLiteral(DXL_GOLDEN_MODELS "/gpt2_2600"), &folder),
               DropKind::Teacher);
-    EXPECT_TRUE(folder.endsWith(QStringLiteral("tiny-teacher")));
+    EXPECT_TRUE(folder.endsWith(QStringLiteral("gpt2_2600")));
     // A file inside a model folder counts as the folder.
     EXPECT_EQ(
-        classifyDrop(QStringLiteral(DXL_SOURCE_DIR "/data/models/tiny-student/model.safetensors"),
-                     &folder),
+        classifyDrop(QStringLiteral(DXL_GOLDEN_MODELS "/xlstm_lm_2520/model.safetensors"), &folder),
         DropKind::Student);
-    EXPECT_TRUE(folder.endsWith(QStringLiteral("tiny-student")));
+    EXPECT_TRUE(folder.endsWith(QStringLiteral("xlstm_lm_2520")));
+    // A capture file (by name or HDF5 signature) opens as itself, damaged or not.
+    EXPECT_EQ(classifyDrop(QStringLiteral(DXL_GOLDEN_MODELS "/gpt2_2600/expected.h5"), &folder),
+              DropKind::Capture);
+    EXPECT_TRUE(folder.endsWith(QStringLiteral("expected.h5")));
     QTemporaryDir run;
     EXPECT_EQ(classifyDrop(run.path()), DropKind::Unknown);
     {
