@@ -48,7 +48,8 @@ void BM_attention_naive(benchmark::State& state) {
     torch::NoGradGuard g;
     auto mask = torch::ones({T, T}, torch::kBool).triu(1);  // (T, T) true above the diagonal
     for (auto _ : state) {
-        auto s = torch::matmul(in.q, in.k.transpose(-1, -2)) / std::sqrt(double(kDh));  // (1, H, T, T)
+        auto s =
+            torch::matmul(in.q, in.k.transpose(-1, -2)) / std::sqrt(double(kDh));  // (1, H, T, T)
         s.masked_fill_(mask, -std::numeric_limits<float>::infinity());
         auto out = torch::matmul(torch::softmax(s, -1), in.v);  // (1, H, T, Dh)
         benchmark::DoNotOptimize(out.data_ptr<float>());
@@ -66,9 +67,10 @@ void BM_attention_blocked(benchmark::State& state) {
     for (auto _ : state) {
         for (int64_t s0 = 0; s0 < T; s0 += Bq) {
             const int64_t s1 = std::min(T, s0 + Bq);
-            auto qb = in.q.slice(2, s0, s1);                        // (1, H, bq, Dh)
-            auto kb = in.k.slice(2, 0, s1);                         // (1, H, s1, Dh)
-            auto sc = torch::matmul(qb, kb.transpose(-1, -2)) / std::sqrt(double(kDh));  // (1, H, bq, s1)
+            auto qb = in.q.slice(2, s0, s1);  // (1, H, bq, Dh)
+            auto kb = in.k.slice(2, 0, s1);   // (1, H, s1, Dh)
+            auto sc =
+                torch::matmul(qb, kb.transpose(-1, -2)) / std::sqrt(double(kDh));  // (1, H, bq, s1)
             auto rows = torch::arange(s0, s1).unsqueeze(1);
             auto cols = torch::arange(0, s1).unsqueeze(0);
             sc.masked_fill_(cols > rows, -std::numeric_limits<float>::infinity());
@@ -131,9 +133,15 @@ void BM_gemm(benchmark::State& state) {
 // GPT-2-small shape (12 layers, d 768, 12 heads, vocab 50257) teacher forward, random weights.
 void BM_teacher_gpt2_small(benchmark::State& state) {
     const int64_t T = state.range(0);
-    nlohmann::json j = {{"model_type", "gpt2"}, {"vocab_size", 50257}, {"n_positions", 1024},
-                        {"n_embd", 768}, {"n_layer", 12}, {"n_head", 12}, {"n_inner", nullptr},
-                        {"activation_function", "gelu_new"}, {"layer_norm_epsilon", 1e-5},
+    nlohmann::json j = {{"model_type", "gpt2"},
+                        {"vocab_size", 50257},
+                        {"n_positions", 1024},
+                        {"n_embd", 768},
+                        {"n_layer", 12},
+                        {"n_head", 12},
+                        {"n_inner", nullptr},
+                        {"activation_function", "gelu_new"},
+                        {"layer_norm_epsilon", 1e-5},
                         {"tie_word_embeddings", true}};
     auto model = dxl::models::make_gpt2(dxl::io::JsonConfig(j, "gpt2-small-shape"), nullptr);
     model->module().eval();
@@ -148,7 +156,8 @@ void BM_teacher_gpt2_small(benchmark::State& state) {
 }
 
 void seq_lengths(benchmark::internal::Benchmark* b) {
-    for (int64_t T : {128, 256, 512, 1024, 2048, 4096}) b->Arg(T);
+    for (int64_t T : {128, 256, 512, 1024, 2048, 4096})
+        b->Arg(T);
     b->Unit(benchmark::kMillisecond);
 }
 
@@ -156,8 +165,12 @@ BENCHMARK(BM_gemm)->Arg(512)->Arg(1024)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_attention_naive)->Apply(seq_lengths);
 BENCHMARK(BM_attention_blocked)->Apply(seq_lengths);
 BENCHMARK(BM_mlstm_parallel)->Apply(seq_lengths);
-BENCHMARK(BM_mlstm_chunkwise)->ArgsProduct({{128, 256, 512, 1024, 2048, 4096}, {64}})->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_mlstm_chunkwise)->ArgsProduct({{1024, 4096}, {32, 128}})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_mlstm_chunkwise)
+    ->ArgsProduct({{128, 256, 512, 1024, 2048, 4096}, {64}})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_mlstm_chunkwise)
+    ->ArgsProduct({{1024, 4096}, {32, 128}})
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_mlstm_recurrent)->Arg(128)->Arg(1024)->Arg(4096)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_teacher_gpt2_small)->Arg(512)->Unit(benchmark::kMillisecond);
 

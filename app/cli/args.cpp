@@ -22,7 +22,8 @@ Args::Args(const std::string& command, const std::vector<std::string>& argv, con
                 inline_value = true;
             }
             if (spec.flags.count(name)) {
-                DXL_CHECK(!inline_value, UsageError, "dxl ", command, ": --", name, " takes no value");
+                DXL_CHECK(!inline_value, UsageError, "dxl ", command, ": --", name,
+                          " takes no value");
                 m_flags.insert(name);
             } else if (spec.with_value.count(name)) {
                 if (!inline_value) {
@@ -53,8 +54,8 @@ std::optional<std::string> Args::get(const std::string& name) const {
 
 std::string Args::require(const std::string& name) const {
     auto v = get(name);
-    DXL_CHECK(v.has_value(), UsageError, "dxl ", m_command, ": --", name, " is required; run 'dxl help ",
-              m_command, "'");
+    DXL_CHECK(v.has_value(), UsageError, "dxl ", m_command, ": --", name,
+              " is required; run 'dxl help ", m_command, "'");
     return *v;
 }
 
@@ -68,8 +69,8 @@ int64_t Args::get_int(const std::string& name, int64_t fallback) const {
     errno = 0;
     char* end = nullptr;
     long long x = std::strtoll(v->c_str(), &end, 10);
-    DXL_CHECK(errno == 0 && end != v->c_str() && *end == '\0', UsageError, "dxl ", m_command, ": --",
-              name, ": expected an integer, but got '", *v, "'");
+    DXL_CHECK(errno == 0 && end != v->c_str() && *end == '\0', UsageError, "dxl ", m_command,
+              ": --", name, ": expected an integer, but got '", *v, "'");
     return x;
 }
 
@@ -79,8 +80,8 @@ double Args::get_double(const std::string& name, double fallback) const {
     errno = 0;
     char* end = nullptr;
     double x = std::strtod(v->c_str(), &end);
-    DXL_CHECK(errno == 0 && end != v->c_str() && *end == '\0', UsageError, "dxl ", m_command, ": --",
-              name, ": expected a number, but got '", *v, "'");
+    DXL_CHECK(errno == 0 && end != v->c_str() && *end == '\0', UsageError, "dxl ", m_command,
+              ": --", name, ": expected a number, but got '", *v, "'");
     return x;
 }
 
@@ -89,7 +90,8 @@ std::vector<int64_t> parse_int_list(const std::string& text, const std::string& 
     size_t pos = 0;
     while (pos <= text.size()) {
         size_t comma = text.find(',', pos);
-        std::string item = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+        std::string item =
+            text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
         size_t b = item.find_first_not_of(" \t\r");
         size_t e = item.find_last_not_of(" \t\r");
         DXL_CHECK(b != std::string::npos, UsageError, what, ": empty entry in '", text,

@@ -18,10 +18,12 @@ struct OptionSpec {
 };
 
 class Args {
-public:
+  public:
     Args(const std::string& command, const std::vector<std::string>& argv, const OptionSpec& spec);
 
-    bool has(const std::string& name) const { return m_values.count(name) > 0 || m_flags.count(name) > 0; }
+    bool has(const std::string& name) const {
+        return m_values.count(name) > 0 || m_flags.count(name) > 0;
+    }
     bool flag(const std::string& name) const { return m_flags.count(name) > 0; }
     std::optional<std::string> get(const std::string& name) const;
     std::string require(const std::string& name) const;  // UsageError when missing
@@ -31,7 +33,7 @@ public:
     const std::vector<std::string>& positional() const { return m_positional; }
     const std::string& command() const { return m_command; }
 
-private:
+  private:
     std::string m_command;
     std::map<std::string, std::string> m_values;
     std::set<std::string> m_flags;

@@ -15,11 +15,15 @@
 namespace dxl::cli {
 
 namespace {
-const std::string kGenerateUsage = std::string(
-    "usage: dxl generate --model DIR INPUT [--max-new-tokens 32] [--greedy | --temperature 1.0\n"
-    "                    --top-k 40 --seed 0] [--threads N]\n\n"
-    "Continues the input with a KV cache (Transformers) or the recurrent state (xLSTM); prints\n"
-    "the text when the model has a tokenizer, else the token ids.\n\n") + kInputHelp;
+const std::string kGenerateUsage =
+    std::string(
+        "usage: dxl generate --model DIR INPUT [--max-new-tokens 32] [--greedy | --temperature "
+        "1.0\n"
+        "                    --top-k 40 --seed 0] [--threads N]\n\n"
+        "Continues the input with a KV cache (Transformers) or the recurrent state (xLSTM); "
+        "prints\n"
+        "the text when the model has a tokenizer, else the token ids.\n\n") +
+    kInputHelp;
 }  // namespace
 
 int run_generate(const std::vector<std::string>& argv) {
@@ -31,7 +35,8 @@ int run_generate(const std::vector<std::string>& argv) {
     const std::string dir = args.require("model");
     models::GenerateOptions go;
     go.max_new_tokens = args.get_int("max-new-tokens", 32);
-    DXL_CHECK(go.max_new_tokens >= 0, UsageError, "--max-new-tokens: expected a non-negative integer");
+    DXL_CHECK(go.max_new_tokens >= 0, UsageError,
+              "--max-new-tokens: expected a non-negative integer");
     const bool sampling = args.has("temperature") || args.has("top-k") || args.has("seed");
     DXL_CHECK(!(sampling && args.flag("greedy")), UsageError,
               "dxl generate: --greedy cannot be combined with --temperature/--top-k/--seed");
@@ -49,12 +54,13 @@ int run_generate(const std::vector<std::string>& argv) {
     auto tok = io::load_tokenizer(dir);
     if (tok && tok->eos_id()) go.eos_token_id = *tok->eos_id();
     auto seqs = read_token_input(args, tok.get(), dir);
-    DXL_CHECK(seqs.size() == 1, UsageError, "dxl generate: takes one sequence, but got ", seqs.size());
+    DXL_CHECK(seqs.size() == 1, UsageError, "dxl generate: takes one sequence, but got ",
+              seqs.size());
     const auto& ids = seqs[0];
     const int64_t V = model->info().vocab_size;
     for (size_t t = 0; t < ids.size(); ++t) {
-        DXL_CHECK(ids[t] >= 0 && ids[t] < V, ValueError, "input: token id ", ids[t], " at position ", t,
-                  " is outside the vocabulary [0, ", V, ")");
+        DXL_CHECK(ids[t] >= 0 && ids[t] < V, ValueError, "input: token id ", ids[t],
+                  " at position ", t, " is outside the vocabulary [0, ", V, ")");
     }
     torch::NoGradGuard no_grad;
     model->module().eval();
@@ -63,13 +69,15 @@ int run_generate(const std::vector<std::string>& argv) {
     const int64_t T = prompt.size(1);
     const int64_t n = r.n_generated.at(0);
     std::vector<int64_t> out(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) out[static_cast<size_t>(i)] = r.tokens[0][T + i].item<int64_t>();
+    for (int64_t i = 0; i < n; ++i)
+        out[static_cast<size_t>(i)] = r.tokens[0][T + i].item<int64_t>();
     if (tok) {
         std::printf("%s", tok->decode(ids).c_str());
         std::printf("%s\n", tok->decode(out).c_str());
     } else {
         std::string s;
-        for (size_t i = 0; i < out.size(); ++i) s += (i ? "," : "") + std::to_string(out[i]);
+        for (size_t i = 0; i < out.size(); ++i)
+            s += (i ? "," : "") + std::to_string(out[i]);
         std::printf("%s\n", s.c_str());
     }
     std::fflush(stdout);
@@ -78,7 +86,7 @@ int run_generate(const std::vector<std::string>& argv) {
     return 0;
 }
 
-DXL_CLI_COMMAND(30, "generate", "generate a continuation (greedy or top-k sampling)", kGenerateUsage.c_str(),
-                run_generate);
+DXL_CLI_COMMAND(30, "generate", "generate a continuation (greedy or top-k sampling)",
+                kGenerateUsage.c_str(), run_generate);
 
 }  // namespace dxl::cli

@@ -40,14 +40,16 @@ void setup_runtime(const Args& args) {
 torch::Tensor to_tokens(const std::vector<int64_t>& ids, int64_t vocab) {
     DXL_CHECK(!ids.empty(), ValueError, "input: no tokens given");
     for (size_t t = 0; t < ids.size(); ++t) {
-        DXL_CHECK(ids[t] >= 0 && ids[t] < vocab, ValueError, "input: token id ", ids[t], " at position ", t,
-                  " is outside the vocabulary [0, ", vocab, "); use ids the model's tokenizer produces");
+        DXL_CHECK(ids[t] >= 0 && ids[t] < vocab, ValueError, "input: token id ", ids[t],
+                  " at position ", t, " is outside the vocabulary [0, ", vocab,
+                  "); use ids the model's tokenizer produces");
     }
     return torch::tensor(ids, torch::kInt64);
 }
 
 // Writes a float tensor (any shape) as float32 with a dims attribute.
-void write_float(const h5::Group& root, const std::string& name, const torch::Tensor& t, const std::string& dims) {
+void write_float(const h5::Group& root, const std::string& name, const torch::Tensor& t,
+                 const std::string& dims) {
     torch::Tensor c = t.to(torch::kFloat32).contiguous();  // same shape as t
     h5::Dims d(c.sizes().begin(), c.sizes().end());
     root.write<float>(name, c.data_ptr<float>(), d);
@@ -60,16 +62,23 @@ namespace {
 const std::string kInfoUsage =
     "usage: dxl info (--model DIR | --config FILE) [--threads N]\n\n"
     "Describes a model: architecture, layers/blocks, heads, width, vocabulary, context, total and\n"
-    "trainable parameter counts, tokenizer and compute backend. --config reads a config.json alone\n"
+    "trainable parameter counts, tokenizer and compute backend. --config reads a config.json "
+    "alone\n"
     "(no weights needed), e.g. data/configs/student_paper_qwen2.5-1.5b.json.\n";
 const std::string kForwardUsage = std::string(
-    "usage: dxl forward --model DIR INPUT --out FILE.h5 [--form auto|parallel|chunkwise|recurrent]\n"
-    "                   [--chunk-size 64] [--threads N]\n\n"
-    "Runs one forward pass and writes FILE.h5 with /tokens (int64 [T]), /logits (float32 [T, V]) and\n"
-    "per layer /teacher/layer_NN/attn_probs (float32 [H, T, T]) for a Transformer, or per mLSTM block\n"
-    "/student/block_NN/implicit_attn (float32 [H, T, T], raw signed A) for an xLSTM. --form picks the\n"
-    "mLSTM cell form (auto: chunkwise above 256 tokens). The file is written under FILE.h5.partial\n"
-    "and renamed when complete.\n\n") + kInputHelp;
+                                      "usage: dxl forward --model DIR INPUT --out FILE.h5 [--form "
+                                      "auto|parallel|chunkwise|recurrent]\n"
+                                      "                   [--chunk-size 64] [--threads N]\n\n"
+                                      "Runs one forward pass and writes FILE.h5 with /tokens "
+                                      "(int64 [T]), /logits (float32 [T, V]) and\n"
+                                      "per layer /teacher/layer_NN/attn_probs (float32 [H, T, T]) "
+                                      "for a Transformer, or per mLSTM block\n"
+                                      "/student/block_NN/implicit_attn (float32 [H, T, T], raw "
+                                      "signed A) for an xLSTM. --form picks the\n"
+                                      "mLSTM cell form (auto: chunkwise above 256 tokens). The "
+                                      "file is written under FILE.h5.partial\n"
+                                      "and renamed when complete.\n\n") +
+                                  kInputHelp;
 }  // namespace
 
 int run_info(const std::vector<std::string>& argv) {
@@ -101,25 +110,29 @@ int run_forward(const std::vector<std::string>& argv) {
     fo.chunk_size = args.get_int("chunk-size", 64);
     DXL_CHECK(fo.chunk_size > 0, UsageError, "--chunk-size: expected a positive integer");
     const fs::path out_dir = fs::absolute(out).parent_path();
-    DXL_CHECK(fs::is_directory(out_dir), IoError, "--out: folder ", out_dir.string(), " does not exist");
+    DXL_CHECK(fs::is_directory(out_dir), IoError, "--out: folder ", out_dir.string(),
+              " does not exist");
     setup_runtime(args);
 
     auto model = models::load_model(dir);
     auto tok = io::load_tokenizer(dir);
     auto seqs = read_token_input(args, tok.get(), dir);
-    DXL_CHECK(seqs.size() == 1, UsageError, "dxl forward: takes one sequence, but --tokens-file holds ",
-              seqs.size(), "; use one line (dxl capture takes many)");
+    DXL_CHECK(seqs.size() == 1, UsageError,
+              "dxl forward: takes one sequence, but --tokens-file holds ", seqs.size(),
+              "; use one line (dxl capture takes many)");
     const models::ModelInfo& info = model->info();
     torch::Tensor tokens = to_tokens(seqs[0], info.vocab_size);  // (T)
     const int64_t T = tokens.size(0);
     const bool is_xlstm = info.family == "xlstm";
 
-    capture::MemorySink sink({is_xlstm ? capture::point::kImplicitAttn : capture::point::kAttnProbs});
+    capture::MemorySink sink(
+        {is_xlstm ? capture::point::kImplicitAttn : capture::point::kAttnProbs});
     torch::NoGradGuard no_grad;
     model->module().eval();
     torch::Tensor logits = model->forward(tokens.unsqueeze(0), fo, &sink);  // (1, T, V)
     DXL_CHECK(torch::isfinite(logits).all().item<bool>(), ValueError,
-              "forward: the model produced non-finite logits (NaN/Inf); check the weights in ", dir);
+              "forward: the model produced non-finite logits (NaN/Inf); check the weights in ",
+              dir);
 
     // Written under a temporary name and renamed: a failure never leaves a half file at `out`,
     // and an existing file there is replaced only on success.
@@ -157,7 +170,8 @@ int run_forward(const std::vector<std::string>& argv) {
     return 0;
 }
 
-DXL_CLI_COMMAND(10, "info", "describe a model directory or config (layers, heads, parameter counts)",
+DXL_CLI_COMMAND(10, "info",
+                "describe a model directory or config (layers, heads, parameter counts)",
                 kInfoUsage.c_str(), run_info);
 DXL_CLI_COMMAND(20, "forward", "run one forward pass, write logits and attention maps to HDF5",
                 kForwardUsage.c_str(), run_forward);

@@ -18,12 +18,15 @@ const char* const kInputHelp =
     "  --tokens 1,2,3      token ids\n"
     "  --tokens-file F     token ids, comma-separated, one sequence per line\n";
 
-CommandRegistration::CommandRegistration(const Command& c) { registry().push_back(c); }
+CommandRegistration::CommandRegistration(const Command& c) {
+    registry().push_back(c);
+}
 
 const std::vector<Command>& commands() {
     static const std::vector<Command> sorted = [] {
         std::vector<Command> out = registry();
-        std::sort(out.begin(), out.end(), [](const Command& a, const Command& b) { return a.order < b.order; });
+        std::sort(out.begin(), out.end(),
+                  [](const Command& a, const Command& b) { return a.order < b.order; });
         return out;
     }();
     return sorted;

@@ -34,6 +34,6 @@ extern const char* const kInputHelp;
 #define DXL_CLI_CONCAT_(a, b) a##b
 #define DXL_CLI_CONCAT(a, b) DXL_CLI_CONCAT_(a, b)
 // DXL_CLI_COMMAND(order, "name", "summary", usage_string, run_function)
-#define DXL_CLI_COMMAND(order, name, summary, usage, fn)                               \
-    static const ::dxl::cli::CommandRegistration DXL_CLI_CONCAT(dxl_cli_reg_, __LINE__)( \
-        ::dxl::cli::Command{name, summary, usage, fn, order})
+#define DXL_CLI_COMMAND(order, name, summary, usage, fn)         \
+    static const ::dxl::cli::CommandRegistration DXL_CLI_CONCAT( \
+        dxl_cli_reg_, __LINE__)(::dxl::cli::Command{name, summary, usage, fn, order})

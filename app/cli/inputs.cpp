@@ -24,11 +24,13 @@ std::string read_file(const std::string& path, const std::string& option) {
     return ss.str();
 }
 
-std::vector<int64_t> encode(const io::Tokenizer* tok, const std::string& text, const std::string& dir) {
+std::vector<int64_t> encode(const io::Tokenizer* tok, const std::string& text,
+                            const std::string& dir) {
     DXL_CHECK(tok != nullptr, UsageError, "--text: the model in ", dir,
               " has no tokenizer (no tokenizer.json); pass token ids with --tokens 1,2,3 instead");
     auto ids = tok->encode(text);
-    DXL_CHECK(!ids.empty(), ValueError, "--text: the text encodes to zero tokens; give a non-empty text");
+    DXL_CHECK(!ids.empty(), ValueError,
+              "--text: the text encodes to zero tokens; give a non-empty text");
     return ids;
 }
 }  // namespace
@@ -36,12 +38,15 @@ std::vector<int64_t> encode(const io::Tokenizer* tok, const std::string& text, c
 std::vector<std::vector<int64_t>> read_token_input(const Args& args, const io::Tokenizer* tokenizer,
                                                    const std::string& model_dir) {
     int given = 0;
-    for (const char* o : {"text", "text-file", "tokens", "tokens-file"}) given += args.has(o) ? 1 : 0;
+    for (const char* o : {"text", "text-file", "tokens", "tokens-file"})
+        given += args.has(o) ? 1 : 0;
     DXL_CHECK(given == 1, UsageError, "dxl ", args.command(),
-              ": give exactly one of --text, --text-file, --tokens, --tokens-file (got ", given, ")");
+              ": give exactly one of --text, --text-file, --tokens, --tokens-file (got ", given,
+              ")");
 
     if (auto t = args.get("text")) return {encode(tokenizer, *t, model_dir)};
-    if (auto f = args.get("text-file")) return {encode(tokenizer, read_file(*f, "--text-file"), model_dir)};
+    if (auto f = args.get("text-file"))
+        return {encode(tokenizer, read_file(*f, "--text-file"), model_dir)};
     if (auto t = args.get("tokens")) {
         auto ids = parse_int_list(*t, "--tokens");
         return {ids};

@@ -13,9 +13,12 @@
 namespace {
 
 void print_help() {
-    std::printf("dxl %s - Distil-xLSTM Studio command line\n\nusage: dxl <command> [options]\n\ncommands:\n",
-                DXL_VERSION);
-    for (const auto& c : dxl::cli::commands()) std::printf("  %-10s %s\n", c.name, c.summary);
+    std::printf(
+        "dxl %s - Distil-xLSTM Studio command line\n\nusage: dxl <command> "
+        "[options]\n\ncommands:\n",
+        DXL_VERSION);
+    for (const auto& c : dxl::cli::commands())
+        std::printf("  %-10s %s\n", c.name, c.summary);
     std::printf("\nrun 'dxl help <command>' for a command's options.\n");
 }
 
@@ -47,7 +50,8 @@ int main(int argc, char** argv) {
     }
     const auto* cmd = find_command(args[0]);
     if (cmd == nullptr) {
-        std::fprintf(stderr, "dxl: unknown command '%s'; run 'dxl help' for the list\n", args[0].c_str());
+        std::fprintf(stderr, "dxl: unknown command '%s'; run 'dxl help' for the list\n",
+                     args[0].c_str());
         return 2;
     }
     std::vector<std::string> rest(args.begin() + 1, args.end());
@@ -63,14 +67,15 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "dxl %s: %s: %s\n", cmd->name, e.kind_name(), e.what());
         return static_cast<int>(e.kind());
     } catch (const std::bad_alloc&) {
-        std::fprintf(stderr, "dxl %s: out of memory; try a shorter input or a smaller model\n", cmd->name);
+        std::fprintf(stderr, "dxl %s: out of memory; try a shorter input or a smaller model\n",
+                     cmd->name);
         return 9;
     } catch (const std::exception& e) {
         // A torch error that escaped our checks is a missing check: report it as a bug.
         std::string msg = e.what();
         if (auto nl = msg.find('\n'); nl != std::string::npos) msg = msg.substr(0, nl);
-        std::fprintf(stderr, "dxl %s: internal error: %s; this is a bug in dxl, please report it\n", cmd->name,
-                     msg.c_str());
+        std::fprintf(stderr, "dxl %s: internal error: %s; this is a bug in dxl, please report it\n",
+                     cmd->name, msg.c_str());
         return 70;
     }
 }

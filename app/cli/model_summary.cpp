@@ -23,18 +23,23 @@ std::string millions(int64_t n) {
 
 std::string with_commas(int64_t n) {
     std::string s = std::to_string(n);
-    for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<size_t>(i), ",");
+    for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3)
+        s.insert(static_cast<size_t>(i), ",");
     return s;
 }
 
-void line(const char* key, const std::string& value) { std::printf("%-13s %s\n", key, value.c_str()); }
+void line(const char* key, const std::string& value) {
+    std::printf("%-13s %s\n", key, value.c_str());
+}
 
 void print_info(const models::ModelInfo& info, int64_t total, int64_t trainable) {
     line("architecture", info.architecture + " (" + info.family + ")");
-    std::string layers = std::to_string(info.n_layers) + (info.family == "xlstm" ? " blocks" : " layers");
+    std::string layers =
+        std::to_string(info.n_layers) + (info.family == "xlstm" ? " blocks" : " layers");
     if (info.family == "xlstm" && !info.block_types.empty()) {
         layers += ":";
-        for (size_t i = 0; i < info.block_types.size(); ++i) layers += (i ? ", " : " ") + info.block_types[i];
+        for (size_t i = 0; i < info.block_types.size(); ++i)
+            layers += (i ? ", " : " ") + info.block_types[i];
     }
     line("layers", layers);
     std::string heads = std::to_string(info.n_heads);
@@ -47,8 +52,8 @@ void print_info(const models::ModelInfo& info, int64_t total, int64_t trainable)
     line("context", info.context_length > 0 ? std::to_string(info.context_length) + " tokens"
                                             : std::string("unbounded (recurrent)"));
     line("embeddings", info.tied_embeddings ? "tied (LM head = token embedding)" : "untied");
-    line("parameters", millions(total) + " total (" + with_commas(total) + "), " + millions(trainable) +
-                           " trainable (" + with_commas(trainable) + ")");
+    line("parameters", millions(total) + " total (" + with_commas(total) + "), " +
+                           millions(trainable) + " trainable (" + with_commas(trainable) + ")");
 }
 
 void print_backend() {
@@ -57,18 +62,21 @@ void print_backend() {
     // used only for tensors on a GPU.
     const bool torch_cuda = torch::cuda::is_available();
     std::string in_use = torch_cuda && kernels::cuda_available() ? "cuda" : "cpu";
-    line("backend", in_use + " (torch " + TORCH_VERSION + (torch_cuda ? " with CUDA" : " CPU") + ", " +
-                        std::to_string(torch::get_num_threads()) + " intra-op thread(s)); kernels compiled: " +
-                        kernels::compiled_backends() + (kernels::cuda_available() ? "; GPU visible" : ""));
+    line("backend", in_use + " (torch " + TORCH_VERSION + (torch_cuda ? " with CUDA" : " CPU") +
+                        ", " + std::to_string(torch::get_num_threads()) +
+                        " intra-op thread(s)); kernels compiled: " + kernels::compiled_backends() +
+                        (kernels::cuda_available() ? "; GPU visible" : ""));
 }
 
 }  // namespace
 
-void print_model_summary(const std::string& dir, models::LanguageModel& model, const io::Tokenizer* tokenizer) {
+void print_model_summary(const std::string& dir, models::LanguageModel& model,
+                         const io::Tokenizer* tokenizer) {
     line("model", dir);
     print_info(model.info(), models::count_parameters(model.module(), false),
                models::count_parameters(model.module(), true));
-    line("tokenizer", tokenizer ? tokenizer->description() : std::string("none (no tokenizer.json; use --tokens)"));
+    line("tokenizer", tokenizer ? tokenizer->description()
+                                : std::string("none (no tokenizer.json; use --tokens)"));
     print_backend();
 }
 

@@ -393,8 +393,7 @@ void DistillConfigForm::editTop(const char* key, const nlohmann::json& value) {
     emit changed();
 }
 
-void DistillConfigForm::editStage(const std::function<void(nlohmann::json&)>& fn) {
-    if (m_refreshing) return;
+nlohmann::json& DistillConfigForm::stageArray() {
     // Preset documents may lack a "stages" array (or have fewer entries): make one per stage.
     size_t n = 1;
     try {
@@ -405,6 +404,12 @@ void DistillConfigForm::editStage(const std::function<void(nlohmann::json&)>& fn
     if (!stages.is_array()) stages = nlohmann::json::array();
     while (stages.size() < n)
         stages.push_back(nlohmann::json::object());
+    return stages;
+}
+
+void DistillConfigForm::editStage(const std::function<void(nlohmann::json&)>& fn) {
+    if (m_refreshing) return;
+    nlohmann::json& stages = stageArray();
     const size_t i = static_cast<size_t>(std::max(0, m_stage->currentIndex()));
     if (i < stages.size()) fn(stages[i]);
     refresh();
@@ -465,15 +470,7 @@ int64_t DistillConfigForm::totalSteps() const {
 }
 
 void DistillConfigForm::setStepsPerStage(int64_t steps) {
-    size_t n = 1;
-    try {
-        n = train::parse_run_config(m_doc, "run config").stages.size();
-    } catch (const dxl::Error&) {
-    }
-    nlohmann::json& stages = m_doc["stages"];
-    if (!stages.is_array()) stages = nlohmann::json::array();
-    while (stages.size() < n)
-        stages.push_back(nlohmann::json::object());
+    nlohmann::json& stages = stageArray();
     for (auto& s : stages) {
         s["steps"] = steps;
         s.erase("tokens");

@@ -68,6 +68,7 @@ class DistillConfigForm : public QWidget {
     ScheduleRow addScheduleRow(QFormLayout* form, const QString& label);
     void refresh();  // document -> widgets
     void editTop(const char* key, const nlohmann::json& value);
+    nlohmann::json& stageArray();  // m_doc["stages"], one object per stage of the config
     void editStage(const std::function<void(nlohmann::json& stage)>& fn);
     void editSchedule(const char* key, const ScheduleRow& row);
     void applyModelDefaults();

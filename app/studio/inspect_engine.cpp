@@ -1,6 +1,5 @@
 // InspectEngine: model loading, capture forward, maps, metrics (core/analysis), alignment with
 // Hungarian matching, and recurrent states (mlstm::states_at). The studio's only torch TU.
-#include <hdf5.h>
 #include <torch/torch.h>
 
 #include "app/studio/inspect_engine.h"
@@ -427,16 +426,7 @@ int configInt(const std::string& json, std::initializer_list<const char*> keys) 
 
 }  // namespace
 
-// HDF5 prints its error stack per thread in the thread-safe build; h5::silence_hdf5_errors()
-// silences only the first thread that opens a file, so the worker silences its own.
-static void silenceHdf5OnThisThread() {
-    thread_local bool done = false;
-    if (!done) H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-    done = true;
-}
-
 CaptureOpened InspectEngine::openCapture(const std::string& path) {
-    silenceHdf5OnThisThread();
     store::CaptureReader reader(path);  // format, schema version and manifest checked here
     const analysis::CaptureLayout lay = analysis::capture_layout(reader);
     DXL_CHECK(lay.teacher_layers > 0, FormatError, path,
@@ -493,7 +483,6 @@ InspectSummary InspectEngine::captureSample(int sample, StudentNorm norm) {
     DXL_CHECK(!m->capturePath.empty(), ValueError,
               "studio: no capture file is open; open one with File > Open capture");
     torch::NoGradGuard no_grad;
-    silenceHdf5OnThisThread();
     store::CaptureReader reader(m->capturePath);
     DXL_CHECK(sample >= 0 && sample < reader.num_samples(), ValueError, "studio: sample ", sample,
               " is not in ", m->capturePath, " (", reader.num_samples(),

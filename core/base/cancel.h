@@ -14,7 +14,7 @@ namespace dxl {
 using ProgressFn = std::function<void(double fraction, const std::string& message)>;
 
 class CancelToken {
-public:
+  public:
     void cancel() noexcept { m_cancelled.store(true, std::memory_order_relaxed); }
     bool cancelled() const noexcept { return m_cancelled.load(std::memory_order_relaxed); }
     // Throws CancelledError when cancelled; call at safe points.
@@ -22,7 +22,7 @@ public:
         if (cancelled()) throw CancelledError(std::string(where) + ": cancelled");
     }
 
-private:
+  private:
     std::atomic<bool> m_cancelled{false};
 };
 

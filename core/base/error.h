@@ -25,55 +25,55 @@ enum class ErrorKind {
 };
 
 class Error : public std::runtime_error {
-public:
+  public:
     Error(ErrorKind kind, const std::string& message) : std::runtime_error(message), m_kind(kind) {}
     ErrorKind kind() const noexcept { return m_kind; }
     const char* kind_name() const noexcept;
 
-private:
+  private:
     ErrorKind m_kind;
 };
 
 class UsageError : public Error {
-public:
+  public:
     explicit UsageError(const std::string& m) : Error(ErrorKind::Usage, m) {}
 };
 class IoError : public Error {
-public:
+  public:
     explicit IoError(const std::string& m) : Error(ErrorKind::Io, m) {}
 };
 class FormatError : public Error {
-public:
+  public:
     explicit FormatError(const std::string& m) : Error(ErrorKind::Format, m) {}
 };
 class UnsupportedError : public Error {
-public:
+  public:
     explicit UnsupportedError(const std::string& m) : Error(ErrorKind::Unsupported, m) {}
 };
 class UnsupportedVersion : public UnsupportedError {
-public:
+  public:
     UnsupportedVersion(const std::string& what, long long found, long long expected);
     long long found() const noexcept { return m_found; }
     long long expected() const noexcept { return m_expected; }
 
-private:
+  private:
     long long m_found;
     long long m_expected;
 };
 class ShapeError : public Error {
-public:
+  public:
     explicit ShapeError(const std::string& m) : Error(ErrorKind::Shape, m) {}
 };
 class ValueError : public Error {
-public:
+  public:
     explicit ValueError(const std::string& m) : Error(ErrorKind::Value, m) {}
 };
 class CancelledError : public Error {
-public:
+  public:
     explicit CancelledError(const std::string& m) : Error(ErrorKind::Cancelled, m) {}
 };
 class InternalError : public Error {
-public:
+  public:
     explicit InternalError(const std::string& m) : Error(ErrorKind::Internal, m) {}
 };
 
@@ -85,23 +85,24 @@ std::string str_cat(const Args&... args) {
     (os << ... << args);
     return os.str();
 }
-[[noreturn]] void throw_internal(const char* cond, const char* file, int line, const std::string& msg);
+[[noreturn]] void throw_internal(const char* cond, const char* file, int line,
+                                 const std::string& msg);
 }  // namespace detail
 
 }  // namespace dxl
 
 // DXL_CHECK(cond, ErrorType, msg...): validate input at the door; throws ErrorType(msg).
 // Message style: "op: expected X, but got Y; try Z".
-#define DXL_CHECK(cond, ErrorType, ...)                                  \
-    do {                                                                 \
+#define DXL_CHECK(cond, ErrorType, ...)                                    \
+    do {                                                                   \
         if (!(cond)) throw ErrorType(::dxl::detail::str_cat(__VA_ARGS__)); \
     } while (0)
 
 // DXL_ASSERT(cond[, msg...]): an internal invariant; failing it is a bug in dxl.
 #define DXL_ASSERT(...) DXL_ASSERT_IMPL_(__VA_ARGS__, "")
-#define DXL_ASSERT_IMPL_(cond, ...)                                                        \
-    do {                                                                                   \
-        if (!(cond))                                                                       \
-            ::dxl::detail::throw_internal(#cond, __FILE__, __LINE__,                       \
-                                          ::dxl::detail::str_cat(__VA_ARGS__));            \
+#define DXL_ASSERT_IMPL_(cond, ...)                                             \
+    do {                                                                        \
+        if (!(cond))                                                            \
+            ::dxl::detail::throw_internal(#cond, __FILE__, __LINE__,            \
+                                          ::dxl::detail::str_cat(__VA_ARGS__)); \
     } while (0)

@@ -13,10 +13,14 @@ std::atomic<int> g_level{static_cast<int>(LogLevel::Info)};
 
 const char* level_tag(LogLevel l) {
     switch (l) {
-        case LogLevel::Debug: return "debug";
-        case LogLevel::Info: return "info";
-        case LogLevel::Warn: return "warning";
-        case LogLevel::Error: return "error";
+        case LogLevel::Debug:
+            return "debug";
+        case LogLevel::Info:
+            return "info";
+        case LogLevel::Warn:
+            return "warning";
+        case LogLevel::Error:
+            return "error";
     }
     return "";
 }
@@ -27,8 +31,12 @@ void set_log_sink(LogSink sink) {
     g_sink = std::move(sink);
 }
 
-void set_log_level(LogLevel min_level) { g_level = static_cast<int>(min_level); }
-LogLevel log_level() { return static_cast<LogLevel>(g_level.load()); }
+void set_log_level(LogLevel min_level) {
+    g_level = static_cast<int>(min_level);
+}
+LogLevel log_level() {
+    return static_cast<LogLevel>(g_level.load());
+}
 
 void log(LogLevel level, const std::string& message) {
     if (static_cast<int>(level) < g_level.load()) return;

@@ -15,29 +15,33 @@ namespace dxl::capture {
 // Named capture points. Shapes are for one forward over tokens (B, T).
 namespace point {
 // Transformer teacher, per layer:
-inline constexpr const char* kAttnProbs = "attn_probs";    // (B, H, T, T) softmax probabilities, per query head
-inline constexpr const char* kAttnLogits = "attn_logits";  // (B, H, T, T) pre-softmax scores (masked = -inf)
-inline constexpr const char* kHidden = "hidden";           // (B, T, D) residual stream after the layer/block
+inline constexpr const char* kAttnProbs =
+    "attn_probs";  // (B, H, T, T) softmax probabilities, per query head
+inline constexpr const char* kAttnLogits =
+    "attn_logits";                                // (B, H, T, T) pre-softmax scores (masked = -inf)
+inline constexpr const char* kHidden = "hidden";  // (B, T, D) residual stream after the layer/block
 // Model level (layer = -1):
-inline constexpr const char* kEmbed = "embed";             // (B, T, D) embedding output
+inline constexpr const char* kEmbed = "embed";               // (B, T, D) embedding output
 inline constexpr const char* kFinalHidden = "final_hidden";  // (B, T, D) after the final norm
 // xLSTM student, per mLSTM block (cell inputs, exactly as fed to the cell):
-inline constexpr const char* kMlstmQ = "mlstm_q";                // (B, H, T, Dh)
-inline constexpr const char* kMlstmK = "mlstm_k";                // (B, H, T, Dh) unscaled
-inline constexpr const char* kMlstmV = "mlstm_v";                // (B, H, T, Dh)
+inline constexpr const char* kMlstmQ = "mlstm_q";                 // (B, H, T, Dh)
+inline constexpr const char* kMlstmK = "mlstm_k";                 // (B, H, T, Dh) unscaled
+inline constexpr const char* kMlstmV = "mlstm_v";                 // (B, H, T, Dh)
 inline constexpr const char* kMlstmIgatePre = "mlstm_igate_pre";  // (B, H, T)
 inline constexpr const char* kMlstmFgatePre = "mlstm_fgate_pre";  // (B, H, T)
-inline constexpr const char* kImplicitAttn = "implicit_attn";      // (B, H, T, T) raw signed A
-inline constexpr const char* kMlstmH = "mlstm_h";                  // (B, H, T, Dh) cell output before the group norm
+inline constexpr const char* kImplicitAttn = "implicit_attn";     // (B, H, T, T) raw signed A
+inline constexpr const char* kMlstmH =
+    "mlstm_h";  // (B, H, T, Dh) cell output before the group norm
 // xLSTM student, per sLSTM block:
-inline constexpr const char* kSlstmIgatePre = "slstm_igate_pre";  // (B, T, D) incl. recurrent part + bias
+inline constexpr const char* kSlstmIgatePre =
+    "slstm_igate_pre";  // (B, T, D) incl. recurrent part + bias
 inline constexpr const char* kSlstmFgatePre = "slstm_fgate_pre";  // (B, T, D)
 inline constexpr const char* kSlstmZgatePre = "slstm_zgate_pre";  // (B, T, D)
 inline constexpr const char* kSlstmOgatePre = "slstm_ogate_pre";  // (B, T, D)
-inline constexpr const char* kSlstmC = "slstm_c";                  // (B, T, D) state after each step
-inline constexpr const char* kSlstmN = "slstm_n";                  // (B, T, D)
-inline constexpr const char* kSlstmM = "slstm_m";                  // (B, T, D)
-inline constexpr const char* kSlstmH = "slstm_h";                  // (B, T, D)
+inline constexpr const char* kSlstmC = "slstm_c";                 // (B, T, D) state after each step
+inline constexpr const char* kSlstmN = "slstm_n";                 // (B, T, D)
+inline constexpr const char* kSlstmM = "slstm_m";                 // (B, T, D)
+inline constexpr const char* kSlstmH = "slstm_h";                 // (B, T, D)
 }  // namespace point
 
 struct CaptureKey {
@@ -55,7 +59,7 @@ struct CaptureKey {
 };
 
 class CaptureSink {
-public:
+  public:
     virtual ~CaptureSink() = default;
     virtual bool wants(const CaptureKey& key) = 0;
     // value is detached from autograd (unless keeps_graph()); the sink copies what it keeps.

@@ -13,7 +13,7 @@
 namespace dxl::capture {
 
 class MemorySink : public CaptureSink {
-public:
+  public:
     // points: names from capture::point (e.g. "attn_probs"); empty = nothing.
     explicit MemorySink(std::set<std::string> points) : m_points(std::move(points)) {}
 
@@ -25,7 +25,7 @@ public:
 
     const std::map<std::string, torch::Tensor>& values() const noexcept { return m_values; }
 
-private:
+  private:
     std::set<std::string> m_points;
     std::map<std::string, torch::Tensor> m_values;  // path -> tensor (shape as observed)
 };

@@ -16,7 +16,7 @@ namespace dxl::io {
 class SafetensorsFile;
 
 class Checkpoint {
-public:
+  public:
     // A directory holding model.safetensors or model.safetensors.index.json (+ shards).
     static Checkpoint open_dir(const std::string& dir);
     // A single .safetensors file.
@@ -33,7 +33,7 @@ public:
     const std::map<std::string, std::string>& metadata() const noexcept { return m_metadata; }
     std::string description() const;  // "DIR/model.safetensors (12 tensors)"
 
-private:
+  private:
     std::vector<std::shared_ptr<SafetensorsFile>> m_files;
     std::map<std::string, size_t> m_owner;  // tensor name -> index into m_files
     std::map<std::string, std::string> m_metadata;

@@ -10,17 +10,18 @@
 namespace dxl::io {
 
 class JsonConfig {
-public:
+  public:
     JsonConfig() = default;
-    JsonConfig(nlohmann::json j, std::string source) : m_json(std::move(j)), m_source(std::move(source)) {}
+    JsonConfig(nlohmann::json j, std::string source)
+        : m_json(std::move(j)), m_source(std::move(source)) {}
 
     // IoError if missing, FormatError if not a JSON object.
     static JsonConfig load(const std::string& path);
 
     const nlohmann::json& json() const noexcept { return m_json; }
     const std::string& source() const noexcept { return m_source; }
-    bool has(const std::string& key) const;       // present and not null
-    std::string model_type() const;               // required "model_type"
+    bool has(const std::string& key) const;        // present and not null
+    std::string model_type() const;                // required "model_type"
     JsonConfig sub(const std::string& key) const;  // nested object (required)
 
     // Required field; FormatError if missing, null or of the wrong type.
@@ -30,7 +31,7 @@ public:
     template <typename T>
     T get_or(const std::string& key, T fallback) const;
 
-private:
+  private:
     nlohmann::json m_json;
     std::string m_source;
 };

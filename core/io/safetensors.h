@@ -47,8 +47,9 @@ SafetensorsHeader parse_safetensors(const uint8_t* bytes, size_t size, const std
 
 // A read-only memory-mapped safetensors file.
 class SafetensorsFile {
-public:
-    explicit SafetensorsFile(const std::string& path);  // IoError if unreadable, FormatError if invalid
+  public:
+    explicit SafetensorsFile(
+        const std::string& path);  // IoError if unreadable, FormatError if invalid
     ~SafetensorsFile();
     SafetensorsFile(SafetensorsFile&&) noexcept;
     SafetensorsFile& operator=(SafetensorsFile&&) noexcept;
@@ -57,11 +58,13 @@ public:
 
     const std::string& path() const noexcept { return m_path; }
     const std::vector<TensorEntry>& tensors() const noexcept { return m_header.tensors; }
-    const std::map<std::string, std::string>& metadata() const noexcept { return m_header.metadata; }
+    const std::map<std::string, std::string>& metadata() const noexcept {
+        return m_header.metadata;
+    }
     const TensorEntry* find(const std::string& name) const noexcept;
     const uint8_t* data(const TensorEntry& t) const noexcept;  // start of the tensor's bytes
 
-private:
+  private:
     std::string m_path;
     SafetensorsHeader m_header;
     const uint8_t* m_map = nullptr;

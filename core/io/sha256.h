@@ -11,13 +11,13 @@ namespace dxl::io {
 
 // Incremental SHA-256: update() any number of times, then digest() once.
 class Sha256 {
-public:
+  public:
     Sha256();
     void update(const void* data, size_t size);
     void update(std::string_view data) { update(data.data(), data.size()); }
     std::array<uint8_t, 32> digest();  // finalizes; the object must not be updated afterwards
 
-private:
+  private:
     void compress(const uint8_t* block);  // one 64-byte block
 
     std::array<uint32_t, 8> m_state;

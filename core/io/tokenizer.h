@@ -13,7 +13,7 @@
 namespace dxl::io {
 
 class Tokenizer {
-public:
+  public:
     virtual ~Tokenizer() = default;
     // Encodes `text` (any bytes; see the implementation headers for the invalid-UTF-8 policy).
     // Special tokens written in the text (e.g. "<|endoftext|>") become their ids. No BOS/EOS is

@@ -38,7 +38,7 @@
 namespace dxl::io {
 
 class BpeTokenizer final : public Tokenizer {
-public:
+  public:
     // Parses tokenizer.json text; `source` names the file in error messages and `fingerprint`
     // is returned by fingerprint() (defaults to the SHA-256 of `json_text`).
     static std::unique_ptr<BpeTokenizer> from_json_text(std::string_view json_text,
@@ -72,7 +72,7 @@ public:
     size_t merge_count() const;
     void set_bos_eos(std::optional<int64_t> bos, std::optional<int64_t> eos);
 
-private:
+  private:
     struct Impl;
     explicit BpeTokenizer(std::unique_ptr<Impl> impl);
     std::vector<int64_t> encode_impl(std::string_view text, bool allow_special) const;

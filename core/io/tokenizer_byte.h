@@ -9,7 +9,7 @@
 namespace dxl::io {
 
 class ByteTokenizer final : public Tokenizer {
-public:
+  public:
     static constexpr int64_t kBos = 256;
     static constexpr int64_t kEos = 257;
     static constexpr int64_t kPad = 258;

@@ -17,8 +17,10 @@ std::unique_ptr<LanguageModel> make_gpt2(const io::JsonConfig& cfg, const io::Ch
 // llama and qwen2 (HF LlamaForCausalLM / Qwen2ForCausalLM names).
 std::unique_ptr<LanguageModel> make_llama(const io::JsonConfig& cfg, const io::Checkpoint* weights);
 // xlstm_v1: NX-AI/xlstm xLSTMLMModel state_dict names.
-std::unique_ptr<LanguageModel> make_xlstm_v1(const io::JsonConfig& cfg, const io::Checkpoint* weights);
+std::unique_ptr<LanguageModel> make_xlstm_v1(const io::JsonConfig& cfg,
+                                             const io::Checkpoint* weights);
 // xlstm_large: xLSTM-7B style blocks (METHOD.md 2.8).
-std::unique_ptr<LanguageModel> make_xlstm_large(const io::JsonConfig& cfg, const io::Checkpoint* weights);
+std::unique_ptr<LanguageModel> make_xlstm_large(const io::JsonConfig& cfg,
+                                                const io::Checkpoint* weights);
 
 }  // namespace dxl::models

@@ -44,11 +44,11 @@ ConfigSummary summarize_transformer_config(const io::JsonConfig& cfg) {
         const bool qkv_bias = qwen || attn_bias;
         const bool o_bias = !qwen && attn_bias;
         const bool tied = cfg.get_or<bool>("tie_word_embeddings", false);
-        int64_t layer = 2 * D;                                         // input / post-attention norms
-        layer += D * H * hd + 2 * D * KV * hd + H * hd * D;            // q, k, v, o
+        int64_t layer = 2 * D;                               // input / post-attention norms
+        layer += D * H * hd + 2 * D * KV * hd + H * hd * D;  // q, k, v, o
         if (qkv_bias) layer += H * hd + 2 * KV * hd;
         if (o_bias) layer += D;
-        layer += 3 * D * F;                                            // gate, up, down
+        layer += 3 * D * F;  // gate, up, down
         if (mlp_bias) layer += 2 * F + D;
         n = V * D + L * layer + D + (tied ? 0 : V * D);
         info.n_layers = L;
@@ -60,7 +60,8 @@ ConfigSummary summarize_transformer_config(const io::JsonConfig& cfg) {
         info.context_length = cfg.get_or<int64_t>("max_position_embeddings", 0);
         info.tied_embeddings = tied;
     } else {
-        throw UnsupportedError(cfg.source() + ": no parameter formula for model_type '" + type + "'");
+        throw UnsupportedError(cfg.source() + ": no parameter formula for model_type '" + type +
+                               "'");
     }
     info.block_types.assign(static_cast<size_t>(info.n_layers), "attention");
     s.total_parameters = n;
@@ -70,10 +71,12 @@ ConfigSummary summarize_transformer_config(const io::JsonConfig& cfg) {
 
 ConfigSummary summarize_config(const io::JsonConfig& cfg) {
     const std::string type = cfg.model_type();
-    if (type == "gpt2" || type == "llama" || type == "qwen2") return summarize_transformer_config(cfg);
+    if (type == "gpt2" || type == "llama" || type == "qwen2")
+        return summarize_transformer_config(cfg);
     if (type == "xlstm_v1" || type == "xlstm_large") return summarize_xlstm_config(cfg);
-    throw UnsupportedError(cfg.source() + ": unknown architecture '" + type +
-                           "'; supported model_type values: gpt2, llama, qwen2, xlstm_v1, xlstm_large");
+    throw UnsupportedError(
+        cfg.source() + ": unknown architecture '" + type +
+        "'; supported model_type values: gpt2, llama, qwen2, xlstm_v1, xlstm_large");
 }
 
 }  // namespace dxl::models

@@ -9,10 +9,14 @@ namespace dxl::models {
 
 const char* to_string(MlstmForm f) noexcept {
     switch (f) {
-        case MlstmForm::Auto: return "auto";
-        case MlstmForm::Parallel: return "parallel";
-        case MlstmForm::Chunkwise: return "chunkwise";
-        case MlstmForm::Recurrent: return "recurrent";
+        case MlstmForm::Auto:
+            return "auto";
+        case MlstmForm::Parallel:
+            return "parallel";
+        case MlstmForm::Chunkwise:
+            return "chunkwise";
+        case MlstmForm::Recurrent:
+            return "recurrent";
     }
     return "auto";
 }
@@ -22,7 +26,8 @@ MlstmForm parse_mlstm_form(const std::string& s) {
     if (s == "parallel") return MlstmForm::Parallel;
     if (s == "chunkwise") return MlstmForm::Chunkwise;
     if (s == "recurrent") return MlstmForm::Recurrent;
-    throw UsageError("--form: expected auto, parallel, chunkwise or recurrent, but got '" + s + "'");
+    throw UsageError("--form: expected auto, parallel, chunkwise or recurrent, but got '" + s +
+                     "'");
 }
 
 int64_t count_parameters(torch::nn::Module& m, bool trainable_only) {

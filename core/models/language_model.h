@@ -18,10 +18,12 @@ class CaptureSink;
 
 namespace dxl::models {
 
-// Which mLSTM cell form a student uses. Auto = chunkwise when T > chunkwise_threshold, else parallel.
+// Which mLSTM cell form a student uses. Auto = chunkwise when T > chunkwise_threshold, else
+// parallel.
 enum class MlstmForm { Auto, Parallel, Chunkwise, Recurrent };
 const char* to_string(MlstmForm f) noexcept;
-MlstmForm parse_mlstm_form(const std::string& s);  // "auto|parallel|chunkwise|recurrent", UsageError otherwise
+MlstmForm parse_mlstm_form(
+    const std::string& s);  // "auto|parallel|chunkwise|recurrent", UsageError otherwise
 
 struct ForwardOptions {
     MlstmForm form = MlstmForm::Auto;
@@ -34,24 +36,24 @@ struct ModelInfo {
     std::string family;        // "transformer" or "xlstm"
     int64_t n_layers = 0;      // layers (teacher) or blocks (student)
     int64_t n_heads = 0;
-    int64_t n_kv_heads = 0;    // = n_heads without GQA; 0 where not applicable
+    int64_t n_kv_heads = 0;  // = n_heads without GQA; 0 where not applicable
     int64_t d_model = 0;
     int64_t head_dim = 0;
     int64_t vocab_size = 0;
-    int64_t context_length = 0;  // maximum T (0 = unbounded, recurrent models)
+    int64_t context_length = 0;            // maximum T (0 = unbounded, recurrent models)
     std::vector<std::string> block_types;  // per layer/block: "attention", "mlstm", "slstm"
     bool tied_embeddings = false;
 };
 
 // Opaque per-sequence decoding state (KV cache or recurrent state).
 class DecodeState {
-public:
+  public:
     virtual ~DecodeState() = default;
     virtual int64_t position() const = 0;  // tokens consumed so far
 };
 
 class LanguageModel {
-public:
+  public:
     virtual ~LanguageModel() = default;
 
     virtual const ModelInfo& info() const = 0;

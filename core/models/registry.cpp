@@ -29,7 +29,8 @@ std::map<std::string, ModelFactory>& factories() {  // guarded by g_mutex
 
 std::string known_list() {
     std::string s;
-    for (const auto& [name, f] : factories()) s += (s.empty() ? "" : ", ") + name;
+    for (const auto& [name, f] : factories())
+        s += (s.empty() ? "" : ", ") + name;
     return s;
 }
 
@@ -43,7 +44,8 @@ void register_architecture(const std::string& model_type, ModelFactory factory) 
 std::vector<std::string> registered_architectures() {
     std::lock_guard<std::mutex> lock(g_mutex);
     std::vector<std::string> out;
-    for (const auto& [name, f] : factories()) out.push_back(name);
+    for (const auto& [name, f] : factories())
+        out.push_back(name);
     return out;
 }
 
@@ -52,14 +54,16 @@ bool is_registered(const std::string& model_type) {
     return factories().count(model_type) > 0;
 }
 
-std::unique_ptr<LanguageModel> build_model(const io::JsonConfig& cfg, const io::Checkpoint* weights) {
+std::unique_ptr<LanguageModel> build_model(const io::JsonConfig& cfg,
+                                           const io::Checkpoint* weights) {
     const std::string type = cfg.model_type();
     ModelFactory f;
     {
         std::lock_guard<std::mutex> lock(g_mutex);
         auto it = factories().find(type);
-        DXL_CHECK(it != factories().end(), UnsupportedError, cfg.source(), ": unknown architecture '",
-                  type, "'; supported model_type values: ", known_list());
+        DXL_CHECK(it != factories().end(), UnsupportedError, cfg.source(),
+                  ": unknown architecture '", type,
+                  "'; supported model_type values: ", known_list());
         f = it->second;
     }
     return f(cfg, weights);
@@ -71,13 +75,15 @@ std::unique_ptr<LanguageModel> load_model(const std::string& dir) {
     DXL_CHECK(fs::is_directory(dir), IoError, dir,
               ": expected a model directory (config.json + model.safetensors), but got a file");
     const std::string cfg_path = (fs::path(dir) / "config.json").string();
-    DXL_CHECK(fs::exists(cfg_path), IoError, dir,
-              ": config.json is missing; a model directory holds config.json and model.safetensors");
+    DXL_CHECK(
+        fs::exists(cfg_path), IoError, dir,
+        ": config.json is missing; a model directory holds config.json and model.safetensors");
     io::JsonConfig cfg = io::JsonConfig::load(cfg_path);
     // Check the architecture before touching the weights: an unknown type is the clearer error.
     (void)cfg.model_type();
-    DXL_CHECK(is_registered(cfg.model_type()), UnsupportedError, cfg_path, ": unknown architecture '",
-              cfg.model_type(), "'; supported model_type values: ", known_list());
+    DXL_CHECK(is_registered(cfg.model_type()), UnsupportedError, cfg_path,
+              ": unknown architecture '", cfg.model_type(),
+              "'; supported model_type values: ", known_list());
     io::Checkpoint weights = io::Checkpoint::open_dir(dir);
     return build_model(cfg, &weights);
 }

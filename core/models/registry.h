@@ -18,8 +18,8 @@ namespace dxl::models {
 // Builds a model from its config; with weights == nullptr the parameters keep their
 // initialisation (used by builders and tests), otherwise every parameter is loaded strictly
 // (a missing or unexpected tensor is a FormatError naming it).
-using ModelFactory =
-    std::function<std::unique_ptr<LanguageModel>(const io::JsonConfig& cfg, const io::Checkpoint* weights)>;
+using ModelFactory = std::function<std::unique_ptr<LanguageModel>(const io::JsonConfig& cfg,
+                                                                  const io::Checkpoint* weights)>;
 
 void register_architecture(const std::string& model_type, ModelFactory factory);
 std::vector<std::string> registered_architectures();
@@ -28,6 +28,7 @@ bool is_registered(const std::string& model_type);
 // DIR/config.json + DIR/model.safetensors (or its sharded index). IoError when files are
 // missing, UnsupportedError for an unknown model_type (listing the known ones).
 std::unique_ptr<LanguageModel> load_model(const std::string& dir);
-std::unique_ptr<LanguageModel> build_model(const io::JsonConfig& cfg, const io::Checkpoint* weights);
+std::unique_ptr<LanguageModel> build_model(const io::JsonConfig& cfg,
+                                           const io::Checkpoint* weights);
 
 }  // namespace dxl::models

@@ -5,7 +5,8 @@
 namespace dxl::runtime {
 
 struct RuntimeOptions {
-    int threads = 0;  // 0 = automatic: DXL_THREADS, else 1 on machines with <= 2 cores, else cores/2
+    int threads =
+        0;  // 0 = automatic: DXL_THREADS, else 1 on machines with <= 2 cores, else cores/2
 };
 
 // Applies the options and returns the intra-op thread count in effect.

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <mutex>
 #include <type_traits>
 
 #include "core/base/error.h"
@@ -27,8 +26,12 @@ void Handle::reset() noexcept {
 }
 
 void silence_hdf5_errors() {
-    static std::once_flag once;
-    std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
+    // The automatic error printer is per thread in the thread-safe HDF5 build: once per thread.
+    thread_local bool silenced = false;
+    if (!silenced) {
+        H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+        silenced = true;
+    }
 }
 
 namespace {
@@ -125,17 +128,20 @@ std::vector<std::string> Group::members() const {
     H5G_info_t info;
     DXL_CHECK(H5Gget_info(id(), &info) >= 0, FormatError, where(""), ": cannot list group");
     for (hsize_t i = 0; i < info.nlinks; ++i) {
-        ssize_t n = H5Lget_name_by_idx(id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+        ssize_t n =
+            H5Lget_name_by_idx(id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
         if (n < 0) continue;
         std::string s(static_cast<size_t>(n), '\0');
-        H5Lget_name_by_idx(id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, s.data(), s.size() + 1, H5P_DEFAULT);
+        H5Lget_name_by_idx(id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, s.data(), s.size() + 1,
+                           H5P_DEFAULT);
         names.push_back(s);
     }
     return names;
 }
 
 Dims Group::dims(const std::string& name) const {
-    DXL_CHECK(is_dataset(name), FormatError, where(name), ": expected a dataset, but it is missing");
+    DXL_CHECK(is_dataset(name), FormatError, where(name),
+              ": expected a dataset, but it is missing");
     Handle ds(H5Dopen2(id(), name.c_str(), H5P_DEFAULT), H5Dclose);
     Handle sp(H5Dget_space(ds.id()), H5Sclose);
     int rank = H5Sget_simple_extent_ndims(sp.id());
@@ -149,7 +155,8 @@ template <typename T>
 std::vector<T> Group::read(const std::string& name, Dims* dims_out) const {
     Dims d = dims(name);
     hsize_t n = 1;
-    for (auto x : d) n *= x;
+    for (auto x : d)
+        n *= x;
     std::vector<T> out(static_cast<size_t>(n));
     Handle ds(H5Dopen2(id(), name.c_str(), H5P_DEFAULT), H5Dclose);
     DXL_CHECK(ds.valid(), FormatError, where(name), ": cannot open dataset");
@@ -163,7 +170,8 @@ std::vector<T> Group::read(const std::string& name, Dims* dims_out) const {
 }
 
 template <typename T>
-void Group::write(const std::string& name, const T* data, const Dims& dims, const Dims& chunk) const {
+void Group::write(const std::string& name, const T* data, const Dims& dims,
+                  const Dims& chunk) const {
     auto slash = name.rfind('/');
     if (slash != std::string::npos) create_group(name.substr(0, slash));
     Handle sp(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose);
@@ -172,7 +180,8 @@ void Group::write(const std::string& name, const T* data, const Dims& dims, cons
         DXL_ASSERT(chunk.size() == dims.size(), "chunk rank must equal dataset rank");
         H5Pset_chunk(dcpl.id(), static_cast<int>(chunk.size()), chunk.data());
     }
-    Handle ds(H5Dcreate2(id(), name.c_str(), native_type<T>(), sp.id(), H5P_DEFAULT, dcpl.id(), H5P_DEFAULT),
+    Handle ds(H5Dcreate2(id(), name.c_str(), native_type<T>(), sp.id(), H5P_DEFAULT, dcpl.id(),
+                         H5P_DEFAULT),
               H5Dclose);
     DXL_CHECK(ds.valid(), IoError, where(name), ": cannot create dataset (does it already exist?)");
     herr_t st = H5Dwrite(ds.id(), native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
@@ -192,17 +201,20 @@ std::vector<std::string> Group::attr_names(const std::string& object) const {
     H5Oget_info(obj.id(), &info);
     std::vector<std::string> names;
     for (hsize_t i = 0; i < info.num_attrs; ++i) {
-        ssize_t n = H5Aget_name_by_idx(obj.id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+        ssize_t n = H5Aget_name_by_idx(obj.id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0,
+                                       H5P_DEFAULT);
         if (n < 0) continue;
         std::string s(static_cast<size_t>(n), '\0');
-        H5Aget_name_by_idx(obj.id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, s.data(), s.size() + 1, H5P_DEFAULT);
+        H5Aget_name_by_idx(obj.id(), ".", H5_INDEX_NAME, H5_ITER_INC, i, s.data(), s.size() + 1,
+                           H5P_DEFAULT);
         names.push_back(s);
     }
     return names;
 }
 
 namespace {
-Handle open_attr(const Group& g, const std::string& attr, const std::string& object, std::string* err_where) {
+Handle open_attr(const Group& g, const std::string& attr, const std::string& object,
+                 std::string* err_where) {
     Handle obj = open_object(g.id(), object);
     *err_where = g.file_name() + ":" + g.path() + (object.empty() ? "" : "/" + object) + "@" + attr;
     DXL_CHECK(obj.valid() && H5Aexists(obj.id(), attr.c_str()) > 0, FormatError, *err_where,
@@ -215,7 +227,8 @@ std::string Group::attr_string(const std::string& attr, const std::string& objec
     std::string w;
     Handle a = open_attr(*this, attr, object, &w);
     Handle type(H5Aget_type(a.id()), H5Tclose);
-    DXL_CHECK(H5Tget_class(type.id()) == H5T_STRING, FormatError, w, ": expected a string attribute");
+    DXL_CHECK(H5Tget_class(type.id()) == H5T_STRING, FormatError, w,
+              ": expected a string attribute");
     if (H5Tis_variable_str(type.id()) > 0) {
         Handle mem(H5Tcopy(H5T_C_S1), H5Tclose);
         H5Tset_size(mem.id(), H5T_VARIABLE);
@@ -230,7 +243,8 @@ std::string Group::attr_string(const std::string& attr, const std::string& objec
     size_t n = H5Tget_size(type.id());
     std::string s(n, '\0');
     DXL_CHECK(H5Aread(a.id(), type.id(), s.data()) >= 0, FormatError, w, ": cannot read");
-    while (!s.empty() && s.back() == '\0') s.pop_back();
+    while (!s.empty() && s.back() == '\0')
+        s.pop_back();
     return s;
 }
 
@@ -258,12 +272,13 @@ void write_attr(const Group& g, const std::string& attr, const std::string& obje
     if (H5Aexists(obj.id(), attr.c_str()) > 0) H5Adelete(obj.id(), attr.c_str());
     Handle sp(H5Screate(H5S_SCALAR), H5Sclose);
     Handle a(H5Acreate2(obj.id(), attr.c_str(), type, sp.id(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
-    DXL_CHECK(a.valid() && H5Awrite(a.id(), type, value) >= 0, IoError, g.file_name(), ":", g.path(),
-              "@", attr, ": cannot write attribute");
+    DXL_CHECK(a.valid() && H5Awrite(a.id(), type, value) >= 0, IoError, g.file_name(), ":",
+              g.path(), "@", attr, ": cannot write attribute");
 }
 }  // namespace
 
-void Group::set_attr(const std::string& attr, const std::string& value, const std::string& object) const {
+void Group::set_attr(const std::string& attr, const std::string& value,
+                     const std::string& object) const {
     Handle type(H5Tcopy(H5T_C_S1), H5Tclose);
     H5Tset_size(type.id(), H5T_VARIABLE);
     H5Tset_cset(type.id(), H5T_CSET_UTF8);
@@ -289,8 +304,10 @@ File::File(const std::string& path, Mode mode) : m_path(path) {
         DXL_CHECK(std::filesystem::exists(path), IoError, path, ": no such file");
         DXL_CHECK(H5Fis_hdf5(path.c_str()) > 0, FormatError, path,
                   ": not an HDF5 file (truncated or a different format)");
-        id = H5Fopen(path.c_str(), mode == Mode::ReadOnly ? H5F_ACC_RDONLY : H5F_ACC_RDWR, H5P_DEFAULT);
-        DXL_CHECK(id >= 0, FormatError, path, ": cannot open HDF5 file (corrupt or locked by another process)");
+        id = H5Fopen(path.c_str(), mode == Mode::ReadOnly ? H5F_ACC_RDONLY : H5F_ACC_RDWR,
+                     H5P_DEFAULT);
+        DXL_CHECK(id >= 0, FormatError, path,
+                  ": cannot open HDF5 file (corrupt or locked by another process)");
     }
     m_file = Handle(id, H5Fclose);
     Handle root(H5Gopen2(id, "/", H5P_DEFAULT), H5Gclose);
@@ -298,7 +315,8 @@ File::File(const std::string& path, Mode mode) : m_path(path) {
 }
 
 void File::flush() const {
-    DXL_CHECK(H5Fflush(m_file.id(), H5F_SCOPE_GLOBAL) >= 0, IoError, m_path, ": flush failed (disk full?)");
+    DXL_CHECK(H5Fflush(m_file.id(), H5F_SCOPE_GLOBAL) >= 0, IoError, m_path,
+              ": flush failed (disk full?)");
 }
 
 void File::close() {
@@ -309,8 +327,8 @@ void File::close() {
     DXL_CHECK(st >= 0, IoError, m_path, ": closing the file failed (disk full?)");
 }
 
-#define DXL_H5_INSTANTIATE(T)                                                        \
-    template std::vector<T> Group::read<T>(const std::string&, Dims*) const;          \
+#define DXL_H5_INSTANTIATE(T)                                                \
+    template std::vector<T> Group::read<T>(const std::string&, Dims*) const; \
     template void Group::write<T>(const std::string&, const T*, const Dims&, const Dims&) const;
 DXL_H5_INSTANTIATE(float)
 DXL_H5_INSTANTIATE(double)

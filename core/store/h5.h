@@ -48,7 +48,7 @@ hid_t float16_type();
 
 // Owns one hid_t and closes it with the matching H5*close on destruction.
 class Handle {
-public:
+  public:
     using Closer = herr_t (*)(hid_t);
     Handle() = default;
     Handle(hid_t id, Closer closer) : m_id(id), m_closer(closer) {}
@@ -67,14 +67,14 @@ public:
         return id;
     }
 
-private:
+  private:
     hid_t m_id = -1;
     Closer m_closer = nullptr;
 };
 
 // A group (or the file root). Paths may be nested ("a/b/c").
 class Group {
-public:
+  public:
     Group() = default;
     Group(Handle h, std::string file, std::string path)
         : m_handle(std::move(h)), m_file(std::move(file)), m_path(std::move(path)) {}
@@ -83,7 +83,7 @@ public:
     const std::string& path() const noexcept { return m_path; }
     const std::string& file_name() const noexcept { return m_file; }
 
-    bool exists(const std::string& path) const;        // any object (group or dataset)
+    bool exists(const std::string& path) const;  // any object (group or dataset)
     bool is_group(const std::string& path) const;
     bool is_dataset(const std::string& path) const;
     Group group(const std::string& path) const;         // open existing
@@ -96,7 +96,8 @@ public:
     std::vector<T> read(const std::string& name, Dims* dims_out = nullptr) const;
     // chunk empty: contiguous layout.
     template <typename T>
-    void write(const std::string& name, const T* data, const Dims& dims, const Dims& chunk = {}) const;
+    void write(const std::string& name, const T* data, const Dims& dims,
+               const Dims& chunk = {}) const;
     template <typename T>
     void write(const std::string& name, const std::vector<T>& data, const Dims& dims,
                const Dims& chunk = {}) const {
@@ -109,8 +110,10 @@ public:
     std::string attr_string(const std::string& attr, const std::string& object = "") const;
     double attr_double(const std::string& attr, const std::string& object = "") const;
     int64_t attr_int(const std::string& attr, const std::string& object = "") const;
-    void set_attr(const std::string& attr, const std::string& value, const std::string& object = "") const;
-    void set_attr(const std::string& attr, const char* value, const std::string& object = "") const {
+    void set_attr(const std::string& attr, const std::string& value,
+                  const std::string& object = "") const;
+    void set_attr(const std::string& attr, const char* value,
+                  const std::string& object = "") const {
         set_attr(attr, std::string(value), object);
     }
     void set_attr(const std::string& attr, double value, const std::string& object = "") const;
@@ -144,7 +147,7 @@ public:
     // Copies object `name` (recursively) to `dest` under `dest_name`.
     void copy_to(const std::string& name, const Group& dest, const std::string& dest_name) const;
 
-private:
+  private:
     std::string where(const std::string& name) const;
     Handle m_handle;
     std::string m_file;
@@ -152,7 +155,7 @@ private:
 };
 
 class File {
-public:
+  public:
     enum class Mode { ReadOnly, ReadWrite, Truncate };
     File(const std::string& path, Mode mode);
     Group& root() noexcept { return m_root; }
@@ -163,13 +166,14 @@ public:
     // which the destructor cannot.
     void close();
 
-private:
+  private:
     std::string m_path;
     Handle m_file;
     Group m_root;
 };
 
-// Silences HDF5's automatic error printing for this process (idempotent).
+// Silences HDF5's automatic error printing on the calling thread (idempotent); every file open
+// calls it, so worker threads are covered too.
 void silence_hdf5_errors();
 
 }  // namespace dxl::h5

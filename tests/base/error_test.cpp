@@ -18,7 +18,9 @@ TEST(Error, CheckThrowsTypedErrorWithMessage) {
     }
 }
 
-TEST(Error, CheckPassesSilently) { EXPECT_NO_THROW(DXL_CHECK(true, dxl::ValueError, "never")); }
+TEST(Error, CheckPassesSilently) {
+    EXPECT_NO_THROW(DXL_CHECK(true, dxl::ValueError, "never"));
+}
 
 TEST(Error, AssertIsInternalAndAsksForABugReport) {
     try {

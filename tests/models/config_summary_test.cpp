@@ -25,8 +25,10 @@ void expect_counts_match_instantiated(const nlohmann::json& j) {
     JsonConfig cfg(j, "test-config");
     auto s = summarize_config(cfg);
     auto model = dxl::models::build_model(cfg, nullptr);
-    EXPECT_EQ(s.total_parameters, dxl::models::count_parameters(model->module(), false)) << j.dump();
-    EXPECT_EQ(s.trainable_parameters, dxl::models::count_parameters(model->module(), true)) << j.dump();
+    EXPECT_EQ(s.total_parameters, dxl::models::count_parameters(model->module(), false))
+        << j.dump();
+    EXPECT_EQ(s.trainable_parameters, dxl::models::count_parameters(model->module(), true))
+        << j.dump();
     const auto& a = s.info;
     const auto& b = model->info();
     EXPECT_EQ(a.n_layers, b.n_layers);
@@ -39,19 +41,33 @@ void expect_counts_match_instantiated(const nlohmann::json& j) {
 }
 
 TEST(ConfigSummary, Gpt2CountsEqualInstantiatedModel) {
-    expect_counts_match_instantiated({{"model_type", "gpt2"}, {"vocab_size", 101}, {"n_positions", 40},
-                                      {"n_embd", 48}, {"n_layer", 3}, {"n_head", 4}, {"n_inner", nullptr},
-                                      {"activation_function", "gelu_new"}, {"layer_norm_epsilon", 1e-5}});
-    expect_counts_match_instantiated({{"model_type", "gpt2"}, {"vocab_size", 64}, {"n_positions", 16},
-                                      {"n_embd", 32}, {"n_layer", 1}, {"n_head", 2}, {"n_inner", 80},
-                                      {"activation_function", "gelu"}, {"layer_norm_epsilon", 1e-5}});
+    expect_counts_match_instantiated({{"model_type", "gpt2"},
+                                      {"vocab_size", 101},
+                                      {"n_positions", 40},
+                                      {"n_embd", 48},
+                                      {"n_layer", 3},
+                                      {"n_head", 4},
+                                      {"n_inner", nullptr},
+                                      {"activation_function", "gelu_new"},
+                                      {"layer_norm_epsilon", 1e-5}});
+    expect_counts_match_instantiated({{"model_type", "gpt2"},
+                                      {"vocab_size", 64},
+                                      {"n_positions", 16},
+                                      {"n_embd", 32},
+                                      {"n_layer", 1},
+                                      {"n_head", 2},
+                                      {"n_inner", 80},
+                                      {"activation_function", "gelu"},
+                                      {"layer_norm_epsilon", 1e-5}});
 }
 
 TEST(ConfigSummary, LlamaAndQwen2CountsEqualInstantiatedModel) {
-    nlohmann::json llama = {{"model_type", "llama"}, {"vocab_size", 90}, {"hidden_size", 64},
-                            {"intermediate_size", 96}, {"num_hidden_layers", 2}, {"num_attention_heads", 4},
-                            {"num_key_value_heads", 2}, {"max_position_embeddings", 64},
-                            {"rms_norm_eps", 1e-5}, {"rope_theta", 10000.0}, {"tie_word_embeddings", false}};
+    nlohmann::json llama = {{"model_type", "llama"},       {"vocab_size", 90},
+                            {"hidden_size", 64},           {"intermediate_size", 96},
+                            {"num_hidden_layers", 2},      {"num_attention_heads", 4},
+                            {"num_key_value_heads", 2},    {"max_position_embeddings", 64},
+                            {"rms_norm_eps", 1e-5},        {"rope_theta", 10000.0},
+                            {"tie_word_embeddings", false}};
     expect_counts_match_instantiated(llama);
     llama["tie_word_embeddings"] = true;
     llama["attention_bias"] = true;
@@ -70,8 +86,11 @@ TEST(ConfigSummary, XlstmCountsEqualInstantiatedModel) {
 }
 
 TEST(ConfigSummary, XlstmLargeCountsEqualInstantiatedModel) {
-    nlohmann::json j = {{"model_type", "xlstm_large"}, {"embedding_dim", 64}, {"num_heads", 4},
-                        {"num_blocks", 2}, {"vocab_size", 97}};
+    nlohmann::json j = {{"model_type", "xlstm_large"},
+                        {"embedding_dim", 64},
+                        {"num_heads", 4},
+                        {"num_blocks", 2},
+                        {"vocab_size", 97}};
     expect_counts_match_instantiated(j);
     j["use_bias"] = true;
     j["add_out_norm"] = false;
@@ -86,18 +105,21 @@ TEST(ConfigSummary, XlstmLargeCountsEqualInstantiatedModel) {
 
 TEST(ConfigSummary, PaperPresetStudentOfQwen25_1_5B) {
     // The file the README and `dxl info --config` use; made by the student builder.
-    const std::string path = std::string(DXL_TEST_DATA_DIR) + "/../../data/configs/student_paper_qwen2.5-1.5b.json";
+    const std::string path =
+        std::string(DXL_TEST_DATA_DIR) + "/../../data/configs/student_paper_qwen2.5-1.5b.json";
     auto s = summarize_config(JsonConfig::load(path));
     EXPECT_EQ(std::lround(s.total_parameters / 1e4), 55092);     // 550.92 M
     EXPECT_EQ(std::lround(s.trainable_parameters / 1e4), 8418);  // 84.18 M
     EXPECT_EQ(s.info.n_layers, 6);
-    EXPECT_EQ(s.info.block_types, (std::vector<std::string>{"slstm", "mlstm", "slstm", "mlstm", "slstm", "mlstm"}));
+    EXPECT_EQ(s.info.block_types,
+              (std::vector<std::string>{"slstm", "mlstm", "slstm", "mlstm", "slstm", "mlstm"}));
     EXPECT_EQ(s.info.d_model, 1536);
     EXPECT_EQ(s.info.n_heads, 16);
 }
 
 TEST(ConfigSummary, TeacherQwen25_1_5BShape) {
-    const std::string path = std::string(DXL_TEST_DATA_DIR) + "/../../data/configs/teacher_qwen2.5-1.5b.json";
+    const std::string path =
+        std::string(DXL_TEST_DATA_DIR) + "/../../data/configs/teacher_qwen2.5-1.5b.json";
     auto s = summarize_config(JsonConfig::load(path));
     // Qwen2.5-1.5B: 1,543,714,304 parameters with tied embeddings (1.54 B as published).
     EXPECT_EQ(s.total_parameters, 1543714304);

@@ -11,7 +11,8 @@
 namespace dxl::test {
 
 // Dataset `name` of group `g` as a contiguous CPU tensor of `dtype` with the stored shape.
-torch::Tensor read_tensor(const h5::Group& g, const std::string& name, torch::Dtype dtype = torch::kFloat32);
+torch::Tensor read_tensor(const h5::Group& g, const std::string& name,
+                          torch::Dtype dtype = torch::kFloat32);
 
 // max |a - b| (after promoting both to float64); shapes must match (ShapeError otherwise).
 double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b);
