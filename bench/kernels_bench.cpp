@@ -20,6 +20,8 @@
 #include "dxl/kernels/mlstm.h"
 #include "dxl/kernels/numeric.h"
 #if DXL_HAVE_CUDA
+#include <cuda_runtime.h>
+
 #include "dxl/kernels/cuda_memory.h"
 #endif
 
@@ -167,12 +169,13 @@ void BM_mlstm_chunk_forward_cuda(benchmark::State& state) {
     if (!cuda_available()) return state.SkipWithError("no CUDA device");
     const int T = static_cast<int>(state.range(0));
     const bool bf16 = state.range(1) != 0;
+    const int L = state.range(2) > 0 ? static_cast<int>(state.range(2)) : kGpuL;
     const std::size_t n = static_cast<std::size_t>(kGpuH) * T * kGpuDh;
     const std::vector<float> q = randn(n), k = randn(n + 1), v = randn(n + 2);
     Dev dig(randn(static_cast<std::size_t>(kGpuH) * T)),
         dfg(randn(static_cast<std::size_t>(kGpuH) * T + 1, 1.0f, 3.0f));
     Dev dq(q), dk(k), dv(v), dq16(to_bf16(q)), dk16(to_bf16(k)), dv16(to_bf16(v));
-    const std::size_t slots = static_cast<std::size_t>(mlstm_chunk_slots(T, kGpuL)) * kGpuH;
+    const std::size_t slots = static_cast<std::size_t>(mlstm_chunk_slots(T, L)) * kGpuH;
     Dev dh(n * sizeof(float)), dC(slots * kGpuDh * kGpuDh * sizeof(float)),
         dn(slots * kGpuDh * sizeof(float)), dm(slots * sizeof(float));
     auto run = [&] {
@@ -181,12 +184,12 @@ void BM_mlstm_chunk_forward_cuda(benchmark::State& state) {
                                           dm.as<float>(), dq16.as<std::uint16_t>(),
                                           dk16.as<std::uint16_t>(), dv16.as<std::uint16_t>(),
                                           dig.as<float>(), dfg.as<float>(), nullptr, nullptr,
-                                          nullptr, 1, kGpuH, T, kGpuDh, kGpuL, kMlstmEps, nullptr);
+                                          nullptr, 1, kGpuH, T, kGpuDh, L, kMlstmEps, nullptr);
         else
             mlstm_chunk_forward_cuda(dh.as<float>(), dC.as<float>(), dn.as<float>(), dm.as<float>(),
                                      dq.as<float>(), dk.as<float>(), dv.as<float>(),
                                      dig.as<float>(), dfg.as<float>(), nullptr, nullptr, nullptr, 1,
-                                     kGpuH, T, kGpuDh, kGpuL, kMlstmEps, nullptr);
+                                     kGpuH, T, kGpuDh, L, kMlstmEps, nullptr);
     };
     run();
     cuda_synchronize();
@@ -197,7 +200,8 @@ void BM_mlstm_chunk_forward_cuda(benchmark::State& state) {
     state.SetLabel(bf16 ? "bf16" : "fp32");
 }
 BENCHMARK(BM_mlstm_chunk_forward_cuda)
-    ->ArgsProduct({{512, 2048, 8192, 32768, 65536}, {0, 1}})
+    ->ArgsProduct({{512, 2048, 8192, 32768, 65536}, {0, 1}, {0}})
+    ->ArgsProduct({{8192}, {0}, {16, 32, 128}})  // chunk-size sweep (0 = kGpuL = 64)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
@@ -279,6 +283,60 @@ void BM_mlstm_step_cuda(benchmark::State& state) {
 BENCHMARK(BM_mlstm_step_cuda)
     ->Args({4, 64})
     ->Args({16, 192})
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+
+// kSteps steps per iteration without a synchronisation between them: range(2) = 0 enqueues them
+// on a stream, 1 replays them as one captured CUDA graph. Time per iteration / kSteps = time per
+// step without the per-call host synchronisation (the figure to hold against the state's
+// memory-traffic floor).
+constexpr int kSteps = 256;
+void BM_mlstm_step_cuda_burst(benchmark::State& state) {
+    if (!cuda_available()) return state.SkipWithError("no CUDA device");
+    const int B = 1, H = static_cast<int>(state.range(0)), Dh = static_cast<int>(state.range(1));
+    const bool graph = state.range(2) != 0;
+    const std::size_t bh = static_cast<std::size_t>(B) * H;
+    Dev dC(randn(bh * Dh * Dh, 0.1f)), dn(randn(bh * Dh, 0.1f)), dm(std::vector<float>(bh, 0.0f));
+    Dev dh(bh * Dh * sizeof(float)), dq(randn(bh * Dh + 1)), dk(randn(bh * Dh + 2)),
+        dv(randn(bh * Dh + 3)), dig(randn(bh + 4)), dfg(randn(bh + 5, 1.0f, 3.0f));
+    cudaStream_t stream = nullptr;
+    cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking);
+    auto enqueue = [&] {
+        for (int s = 0; s < kSteps; ++s)
+            mlstm_step_cuda(dC.as<float>(), dn.as<float>(), dm.as<float>(), dh.as<float>(),
+                            dq.as<float>(), dk.as<float>(), dv.as<float>(), dig.as<float>(),
+                            dfg.as<float>(), B, H, Dh, kMlstmEps, stream);
+    };
+    cudaGraphExec_t exec = nullptr;
+    if (graph) {
+        cudaGraph_t g = nullptr;
+        cudaStreamBeginCapture(stream, cudaStreamCaptureModeGlobal);
+        enqueue();
+        cudaStreamEndCapture(stream, &g);
+        if (!g || cudaGraphInstantiate(&exec, g, 0) != cudaSuccess) {
+            cudaStreamDestroy(stream);
+            return state.SkipWithError("CUDA graph capture failed");
+        }
+        cudaGraphDestroy(g);
+    }
+    auto run = [&] {
+        if (graph)
+            cudaGraphLaunch(exec, stream);
+        else
+            enqueue();
+        cudaStreamSynchronize(stream);
+    };
+    run();
+    for (auto _ : state)
+        run();
+    if (exec) cudaGraphExecDestroy(exec);
+    cudaStreamDestroy(stream);
+    state.SetLabel(std::string(graph ? "graph" : "stream") + ", " + std::to_string(kSteps) +
+                   " steps per iteration");
+}
+BENCHMARK(BM_mlstm_step_cuda_burst)
+    ->ArgsProduct({{4}, {64}, {0, 1}})
+    ->ArgsProduct({{16}, {192}, {0, 1}})
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 

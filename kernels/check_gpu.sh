@@ -142,7 +142,7 @@ echo
 echo "| T | mLSTM chunkwise fp32 | bf16 | ns/token (fp32) | SDPA fp32 | SDPA bf16 | speed-up vs SDPA bf16 (ours bf16) |"
 echo "|---|---|---|---|---|---|---|"
 for T in 512 2048 8192 32768 65536; do
-  f=$(bench_ms "BM_mlstm_chunk_forward_cuda/$T/0"); b=$(bench_ms "BM_mlstm_chunk_forward_cuda/$T/1")
+  f=$(bench_ms "BM_mlstm_chunk_forward_cuda/$T/0/0"); b=$(bench_ms "BM_mlstm_chunk_forward_cuda/$T/1/0")
   s32=$(sdpa "$T" fp32 fwd); s16=$(sdpa "$T" bf16 fwd)
   echo "| $T | $f | $b | $(per_tok "$f" "$T") | $s32 | $s16 | $(ratio "$b" "$s16") |"
 done
@@ -150,7 +150,7 @@ echo
 echo "| T | mLSTM backward fp32 | mLSTM fwd+bwd fp32 | SDPA fwd+bwd fp32 | SDPA fwd+bwd bf16 | speed-up vs SDPA fp32 |"
 echo "|---|---|---|---|---|---|"
 for T in 512 2048 8192; do
-  bw=$(bench_ms "BM_mlstm_backward_cuda/$T"); fb=$(add "$(bench_ms "BM_mlstm_chunk_forward_cuda/$T/0")" "$bw")
+  bw=$(bench_ms "BM_mlstm_backward_cuda/$T"); fb=$(add "$(bench_ms "BM_mlstm_chunk_forward_cuda/$T/0/0")" "$bw")
   s32=$(sdpa "$T" fp32 fwdbwd)
   echo "| $T | $bw | $fb | $s32 | $(sdpa "$T" bf16 fwdbwd) | $(ratio "$fb" "$s32") |"
 done
@@ -160,8 +160,15 @@ echo "|---|---|---|---|"
 for T in 512 2048 8192; do
   echo "| dxl causal attention + capture of 1 head (fp16 P), ms | $T | $(bench_ms "BM_attn_causal_cuda/$T/1") | $(bench_ms "BM_attn_causal_cuda/$T/0") |"
 done
-echo "| mLSTM fused step B=1 H=4 Dh=64, us | 1 | $(bench_us "BM_mlstm_step_cuda/4/64") | - |"
-echo "| mLSTM fused step B=1 H=16 Dh=192, us | 1 | $(bench_us "BM_mlstm_step_cuda/16/192") | - |"
+echo "| mLSTM fused step B=1 H=4 Dh=64, us per call incl. sync | 1 | $(bench_us "BM_mlstm_step_cuda/4/64") | - |"
+echo "| mLSTM fused step B=1 H=16 Dh=192, us per call incl. sync | 1 | $(bench_us "BM_mlstm_step_cuda/16/192") | - |"
+per_step() { awk -v a="$(bench_us "$1")" 'BEGIN { if (a+0 > 0) printf "%.3g", a / 256; else printf "-" }'; }
+for hd in 4/64 16/192; do
+  echo "| mLSTM fused step H/Dh=$hd, us per step, 256 steps enqueued (stream / CUDA graph) | 1 | $(per_step "BM_mlstm_step_cuda_burst/$hd/0") | $(per_step "BM_mlstm_step_cuda_burst/$hd/1") (graph) |"
+done
+for L in 16 32 128; do
+  echo "| mLSTM chunkwise fp32 at chunk $L (64 above), ms | 8192 | $(bench_ms "BM_mlstm_chunk_forward_cuda/8192/0/$L") | - |"
+done
 for T in 512 2048; do
   echo "| alignment metrics, 12 x 16 head pairs, ms | $T | $(bench_ms "BM_align_metrics_cuda/$T") | - |"
 done

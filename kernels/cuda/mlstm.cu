@@ -12,6 +12,7 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 
@@ -245,57 +246,82 @@ void chunk_forward(float* h, float* C_chunks, float* n_chunks, float* m_chunks, 
     }
 }
 
-// One block per (b, head); thread `col` owns column col of C (coalesced rows) and element col of
-// n. q and k live in shared memory; the block reduces q.n. Dh <= 1024.
+// One block per (b, head) of Dh32 x R threads (Dh32 = Dh rounded up to a warp): thread (col, r)
+// owns column col of C for the rows a = r, r + R, ... and accumulates their part of (q^T C)_col;
+// the R partial sums meet in shared memory. Loads of C are issued kBatch rows at a time so that
+// the row loop is not one dependent memory round trip per row (the loop stores into C). q and
+// k * i' / sqrt(Dh) live in shared memory; the first Dh32 threads update n and reduce q.n.
+constexpr int kStepBatch = 4;
 __global__ void step_kernel(float* C, float* n, float* m, float* h, const float* q, const float* k,
                             const float* v, const float* igate, const float* fgate, int Dh,
-                            float eps) {
+                            int Dh32, int R, float eps) {
     extern __shared__ float smem[];
-    float* qs = smem;      // (Dh)
-    float* ks = qs + Dh;   // (Dh) k * i' / sqrt(Dh)
-    float* red = ks + Dh;  // (32) warp partials of q.n
-    const int bh = blockIdx.x, col = threadIdx.x;
+    float* qs = smem;        // (Dh)
+    float* ks = qs + Dh;     // (Dh) k * i' / sqrt(Dh)
+    float* red = ks + Dh;    // (32) warp partials of q.n, then red[0] = 1 / normaliser
+    float* part = red + 32;  // (R, Dh32) partial numerators
+    const int bh = blockIdx.x;
+    const int col = threadIdx.x % Dh32, r = threadIdx.x / Dh32;
     const std::size_t off = static_cast<std::size_t>(bh) * Dh;
     const float m_old = m[bh];
     const float log_f = log_sigmoid(fgate[bh]);
     const float m_new = fmaxf(log_f + m_old, igate[bh]);
     const float f_act = expf(log_f + m_old - m_new);
     const float i_act = expf(igate[bh] - m_new) * rsqrtf(static_cast<float>(Dh));
-    if (col < Dh) {
-        qs[col] = q[off + col];
-        ks[col] = i_act * k[off + col];
+    for (int e = threadIdx.x; e < Dh; e += blockDim.x) {
+        qs[e] = q[off + e];
+        ks[e] = i_act * k[off + e];
     }
     __syncthreads();
-    float qn = 0.0f;
-    if (col < Dh) {
-        const float nn = f_act * n[off + col] + ks[col];
-        n[off + col] = nn;
-        qn = qs[col] * nn;
-    }
-    for (int o = 16; o > 0; o >>= 1)
-        qn += __shfl_xor_sync(0xffffffffu, qn, o);
-    if (threadIdx.x % 32 == 0) red[threadIdx.x / 32] = qn;
-    if (col < Dh) {
-        float* Ch = C + static_cast<std::size_t>(bh) * Dh * Dh;
-        const float vc = v[off + col];
-        float acc = 0.0f;
-        for (int a = 0; a < Dh; ++a) {
-            const float cval = f_act * Ch[static_cast<std::size_t>(a) * Dh + col] + ks[a] * vc;
-            Ch[static_cast<std::size_t>(a) * Dh + col] = cval;
-            acc += qs[a] * cval;
+    if (r == 0) {  // warps 0 .. Dh32/32 - 1: n and q.n
+        float qn = 0.0f;
+        if (col < Dh) {
+            const float nn = f_act * n[off + col] + ks[col];
+            n[off + col] = nn;
+            qn = qs[col] * nn;
         }
-        qs[Dh + Dh + 32 + col] = acc;  // park the numerator until q.n is known
+        for (int o = 16; o > 0; o >>= 1)
+            qn += __shfl_xor_sync(0xffffffffu, qn, o);
+        if (col % 32 == 0) red[col / 32] = qn;
     }
+    float acc = 0.0f;
+    if (col < Dh) {
+        float* Ch = C + static_cast<std::size_t>(bh) * Dh * Dh + col;  // column col
+        const float vc = v[off + col];
+        for (int a0 = r; a0 < Dh; a0 += R * kStepBatch) {
+            float old[kStepBatch];
+#pragma unroll
+            for (int b = 0; b < kStepBatch; ++b) {
+                const int a = a0 + b * R;
+                old[b] = a < Dh ? Ch[static_cast<std::size_t>(a) * Dh] : 0.0f;
+            }
+#pragma unroll
+            for (int b = 0; b < kStepBatch; ++b) {
+                const int a = a0 + b * R;
+                if (a < Dh) {
+                    const float cval = f_act * old[b] + ks[a] * vc;
+                    Ch[static_cast<std::size_t>(a) * Dh] = cval;
+                    acc += qs[a] * cval;
+                }
+            }
+        }
+    }
+    part[r * Dh32 + col] = acc;
     __syncthreads();
     if (threadIdx.x == 0) {
         float total = 0.0f;
-        for (int w = 0; w < (static_cast<int>(blockDim.x) + 31) / 32; ++w)
+        for (int w = 0; w < Dh32 / 32; ++w)
             total += red[w];
         red[0] = 1.0f / (fmaxf(fabsf(total), expf(-m_new)) + eps);
         m[bh] = m_new;
     }
     __syncthreads();
-    if (col < Dh) h[off + col] = qs[Dh + Dh + 32 + col] * red[0];
+    if (r == 0 && col < Dh) {
+        float num = 0.0f;
+        for (int j = 0; j < R; ++j)
+            num += part[j * Dh32 + col];
+        h[off + col] = num * red[0];
+    }
 }
 
 }  // namespace
@@ -325,9 +351,13 @@ void mlstm_step_cuda(float* C, float* n, float* m, float* h, const float* q, con
     DXL_CHECK(B > 0 && H > 0 && Dh > 0 && Dh <= 1024, ShapeError,
               "mlstm_step_cuda: expected B, H > 0 and 0 < Dh <= 1024, but got B=", B, " H=", H,
               " Dh=", Dh);
-    const int threads = (Dh + 31) / 32 * 32;
-    const std::size_t smem = (3 * static_cast<std::size_t>(Dh) + 32) * sizeof(float);
-    step_kernel<<<B * H, threads, smem, stream>>>(C, n, m, h, q, k, v, igate, fgate, Dh, eps);
+    const int Dh32 = (Dh + 31) / 32 * 32;
+    const int R = std::max(1, std::min(16, 1024 / Dh32));  // row groups: up to 1024 threads
+    const std::size_t smem =
+        (2 * static_cast<std::size_t>(Dh) + 32 + static_cast<std::size_t>(R) * Dh32) *
+        sizeof(float);
+    step_kernel<<<B * H, Dh32 * R, smem, stream>>>(C, n, m, h, q, k, v, igate, fgate, Dh, Dh32, R,
+                                                   eps);
     DXL_CUDA_CHECK_LAUNCH();
 }
 

@@ -237,6 +237,8 @@ const std::vector<Case>& cases() {
         // fused recurrent step from a random state
         {"step_B1_H4_Dh64",     Op::Step, 1, 4, 4, 1, 64, 0, 1, 0, 3, true, {}, 1, 0, kStep},
         {"step_B2_H3_Dh16_g10", Op::Step, 2, 3, 3, 1, 16, 0, 10, 0, 0, true, {}, 1, 0, kIllCond},
+        {"step_B1_H2_Dh192",    Op::Step, 1, 2, 2, 1, 192, 0, 1, 0, 3, true, {}, 1, 0, kStep},
+        {"step_B2_H1_Dh100",    Op::Step, 2, 1, 1, 1, 100, 0, 1, 0, 3, true, {}, 1, 0, kStep},
         // causal attention with capture (x5: large logits, near-one-hot rows)
         {"attn_B1_H4_T37_Dh16_cap13",      Op::Attention, 1, 4, 4, 37, 16, 0, 1, 0, 3, false, {1, 3}, 1, 0, kAttn},
         {"attn_B2_H4_Hkv2_T64_Dh64_cap0",  Op::Attention, 2, 4, 2, 64, 64, 0, 1, 0, 3, false, {0}, 1, 0, kAttn},
