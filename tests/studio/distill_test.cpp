@@ -214,6 +214,15 @@ TEST(DistillConfigForm, PresetsModelDefaultsAndValidation) {
     EXPECT_TRUE(form.validate().contains(QStringLiteral("/nonexistent/teacher")));
 }
 
+// A quick run of the form's config: batch 2, no accumulation, no periodic checkpoints.
+static nlohmann::json smallRun(nlohmann::json cfg, int eval_every) {
+    cfg["grad_accum"] = 1;
+    cfg["batch_size"] = 2;
+    cfg["eval_every"] = eval_every;
+    cfg["ckpt_every"] = 0;
+    return cfg;
+}
+
 TEST(DistillRunner, PauseStopAndResumeOnTheTinyModels) {
     qtApp();
     ComputeWorker::registerTypes();
@@ -222,11 +231,7 @@ TEST(DistillRunner, PauseStopAndResumeOnTheTinyModels) {
     form.setModels(tinyModels(false, 32));
     form.setOutDir(out.path() + QStringLiteral("/run"));
     form.setStepsPerStage(400);
-    nlohmann::json cfg = form.config();
-    cfg["grad_accum"] = 1;
-    cfg["batch_size"] = 2;
-    cfg["eval_every"] = 0;
-    cfg["ckpt_every"] = 0;
+    nlohmann::json cfg = smallRun(form.config(), 0);
     DistillRunner runner;
     QSignalSpy finished(&runner, &DistillRunner::finished);
     QSignalSpy failed(&runner, &DistillRunner::failed);
@@ -279,12 +284,8 @@ TEST(DistillRunner, EvalAlignmentLogsMatchedHeadCurvesOnlyWhenAsked) {
     EXPECT_FALSE(
         train::to_json(train::parse_run_config(form.config(), "test")).contains("eval_alignment"));
     form.setEvalAlignment(true);
-    nlohmann::json cfg = form.config();
+    nlohmann::json cfg = smallRun(form.config(), 2);
     EXPECT_TRUE(train::parse_run_config(cfg, "test").eval_alignment);
-    cfg["grad_accum"] = 1;
-    cfg["batch_size"] = 2;
-    cfg["eval_every"] = 2;
-    cfg["ckpt_every"] = 0;
     DistillRunner runner;
     QSignalSpy finished(&runner, &DistillRunner::finished);
     QSignalSpy failed(&runner, &DistillRunner::failed);
