@@ -167,7 +167,7 @@ int run_align(const std::vector<std::string>& argv) {
             add_induction(args, m, rep, opts.norm);
         }
         {
-            h5::File f(run, h5::File::Mode::ReadWrite);
+            h5::File f(run, h5::File::Mode::ReadWrite, h5::File::Writes::CrashConsistent);
             if (f.root().exists("align")) f.root().remove("align");
             analysis::write_align_group(rep, f.root());
             f.flush();

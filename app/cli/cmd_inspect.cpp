@@ -65,8 +65,9 @@ int repair(const std::string& arg) {
         in = arg + suffix;
     }
     std::error_code ec;
-    if (fs::remove(in + ".new", ec))
-        std::printf("removed %s.new (a capture killed before its first flush)\n", in.c_str());
+    const std::string scratch = out + ".partial.new";  // header not yet flushed and renamed
+    if (fs::remove(scratch, ec))
+        std::printf("removed %s (a capture killed before its first flush)\n", scratch.c_str());
     DXL_CHECK(fs::exists(in), IoError, in, ": nothing to repair (no such file)");
     const store::RepairReport rep = store::repair_capture(in, out, in != out);
     std::printf("repaired %s -> %s: kept %lld committed samples, dropped %lld\n", in.c_str(),

@@ -43,7 +43,10 @@ uint64_t parse_hex64(const std::string& s) {
 
 }  // namespace
 
-CaptureReader::CaptureReader(const std::string& path) : m_path(path) {
+CaptureReader::CaptureReader(const std::string& path) : CaptureReader(path, Open::Strict) {}
+
+CaptureReader::CaptureReader(const std::string& path, Open open) : m_path(path) {
+    const bool salvage = open == Open::Salvage;
     h5::filter_available(h5::Filter::Lzf);  // makes the LZF plugin loadable for reading
     m_file = std::make_unique<h5::File>(path, h5::File::Mode::ReadOnly);
     const h5::Group& r = m_file->root();
@@ -63,7 +66,7 @@ CaptureReader::CaptureReader(const std::string& path) : m_path(path) {
     const h5::Group man = r.group(kManifestGroup);
     DXL_CHECK(man.has_attr("count"), FormatError, path,
               ": damaged: /manifest has no `count` attribute");
-    const int64_t count = man.attr_int("count");
+    int64_t count = man.attr_int("count");
     const auto idx = man.read<int64_t>("sample_index");
     std::vector<uint64_t> sums(idx.size());
     h5::Dims dsum = man.dims("checksum");
@@ -71,16 +74,31 @@ CaptureReader::CaptureReader(const std::string& path) : m_path(path) {
     sums.resize(dsum[0]);
     if (!sums.empty()) man.read_raw("checksum", H5T_NATIVE_UINT64, sums.data());
     const auto nds = man.read<int64_t>("n_datasets");
-    DXL_CHECK(count >= 0 && static_cast<size_t>(count) <= idx.size() &&
-                  static_cast<size_t>(count) <= sums.size() &&
-                  static_cast<size_t>(count) <= nds.size(),
-              FormatError, path, ": damaged: /manifest count ", count, " exceeds its entries (",
-              idx.size(), ")");
+    int64_t usable = std::min({static_cast<int64_t>(idx.size()), static_cast<int64_t>(sums.size()),
+                               static_cast<int64_t>(nds.size())});
+    if (salvage && count > usable) {
+        // Killed while the manifest was being flushed: the count attribute got ahead.
+        m_salvage_notes.push_back("/manifest count " + std::to_string(count) +
+                                  " exceeds its entries (" + std::to_string(usable) +
+                                  "); the extra samples are not committed");
+        count = usable;
+    }
+    DXL_CHECK(count >= 0 && count <= usable, FormatError, path, ": damaged: /manifest count ",
+              count, " exceeds its entries (", idx.size(), ")");
     for (int64_t i = 0; i < count; ++i) {
-        DXL_CHECK(idx[i] == i, FormatError, path, ": damaged: /manifest entry ", i,
-                  " names sample ", idx[i]);
-        DXL_CHECK(r.is_group(sample_group_name(i)), FormatError, path,
-                  ": damaged: committed sample ", sample_group_name(i), " is missing");
+        const bool entry_ok = idx[i] == i;
+        const bool group_ok = entry_ok && r.is_group(sample_group_name(i));
+        if (salvage && !group_ok) {
+            m_salvage_notes.push_back(
+                "/manifest entry " + std::to_string(i) +
+                (entry_ok ? " names a missing sample group" : " is inconsistent") +
+                ": it and later entries are not kept");
+            break;
+        }
+        DXL_CHECK(entry_ok, FormatError, path, ": damaged: /manifest entry ", i, " names sample ",
+                  idx[i]);
+        DXL_CHECK(group_ok, FormatError, path, ": damaged: committed sample ", sample_group_name(i),
+                  " is missing");
         m_manifest.push_back(ManifestEntry{i, sums[i], nds[i]});
     }
 }
@@ -250,8 +268,9 @@ RepairReport repair_capture(const std::string& input, const std::string& output,
                             bool remove_input) {
     RepairReport rep;
     rep.output = output;
-    CaptureReader in(input);
+    CaptureReader in(input, CaptureReader::Open::Salvage);
     const IntegrityReport integrity = in.verify();
+    rep.notes = in.salvage_notes();
     const std::string tmp = output + ".repair";
     {
         h5::File out(tmp, h5::File::Mode::Truncate);

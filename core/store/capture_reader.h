@@ -33,6 +33,10 @@ class CaptureReader {
     // Throws IoError (missing), FormatError (not HDF5, not a dxl capture, damaged manifest) or
     // UnsupportedVersion (a newer schema), each naming the file and what is wrong.
     explicit CaptureReader(const std::string& path);
+    // Salvage (crash recovery only): a manifest cut short by a kill is read up to its last
+    // consistent entry instead of rejected; salvage_notes() says what was cut.
+    enum class Open { Strict, Salvage };
+    CaptureReader(const std::string& path, Open open);
     ~CaptureReader();
 
     const std::string& path() const noexcept { return m_path; }
@@ -63,12 +67,14 @@ class CaptureReader {
     uint64_t compute_checksum(int64_t sample) const;
     // Every committed sample's checksum, plus uncommitted leftovers. Never throws for damage.
     IntegrityReport verify() const;
+    const std::vector<std::string>& salvage_notes() const noexcept { return m_salvage_notes; }
 
   private:
     std::string sample_path(int64_t sample, const std::string& path) const;
     std::string m_path;
     std::unique_ptr<h5::File> m_file;
     std::vector<ManifestEntry> m_manifest;
+    std::vector<std::string> m_salvage_notes;
 };
 
 struct RepairReport {

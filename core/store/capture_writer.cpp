@@ -94,7 +94,8 @@ CaptureWriter::CaptureWriter(WriterOptions options) : m_opts(std::move(options))
             }
         }
         fs::rename(m_opts.path, m_partial);
-        m_file = std::make_unique<h5::File>(m_partial, h5::File::Mode::ReadWrite);
+        m_file = std::make_unique<h5::File>(m_partial, h5::File::Mode::ReadWrite,
+                                            h5::File::Writes::CrashConsistent);
         m_next_sample = m_file->root().attr_int("count", kManifestGroup);
         m_file->root().set_attr("status", "writing");
         m_file->root().set_attr("appended_utc", utc_now());
@@ -102,7 +103,8 @@ CaptureWriter::CaptureWriter(WriterOptions options) : m_opts(std::move(options))
     } else {
         // Header first under a scratch name: NAME.partial always has a flushed header.
         const std::string fresh = m_partial + ".new";
-        m_file = std::make_unique<h5::File>(fresh, h5::File::Mode::Truncate);
+        m_file = std::make_unique<h5::File>(fresh, h5::File::Mode::Truncate,
+                                            h5::File::Writes::CrashConsistent);
         try {
             write_header();
             m_file->flush();
@@ -115,7 +117,8 @@ CaptureWriter::CaptureWriter(WriterOptions options) : m_opts(std::move(options))
         }
         m_file.reset();
         fs::rename(fresh, m_partial);
-        m_file = std::make_unique<h5::File>(m_partial, h5::File::Mode::ReadWrite);
+        m_file = std::make_unique<h5::File>(m_partial, h5::File::Mode::ReadWrite,
+                                            h5::File::Writes::CrashConsistent);
     }
     m_thread = std::thread([this] { run(); });
 }

@@ -294,18 +294,51 @@ void Group::set_attr(const std::string& attr, int64_t value, const std::string& 
     write_attr(*this, attr, object, H5T_NATIVE_INT64, &value);
 }
 
-File::File(const std::string& path, Mode mode) : m_path(path) {
+namespace {
+
+// File access list for Writes::CrashConsistent: the metadata cache never evicts (and so never
+// writes) a dirty entry between flushes; its size stays fixed.
+Handle crash_consistent_fapl() {
+    Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
+    H5AC_cache_config_t cfg{};
+    cfg.version = H5AC__CURR_CACHE_CONFIG_VERSION;
+    DXL_CHECK(H5Pget_mdc_config(fapl.id(), &cfg) >= 0, InternalError,
+              "HDF5: cannot read the metadata cache configuration");
+    cfg.evictions_enabled = false;
+    cfg.incr_mode = H5C_incr__off;
+    cfg.flash_incr_mode = H5C_flash_incr__off;
+    cfg.decr_mode = H5C_decr__off;
+    DXL_CHECK(H5Pset_mdc_config(fapl.id(), &cfg) >= 0, InternalError,
+              "HDF5: cannot disable metadata cache evictions");
+    return fapl;
+}
+
+}  // namespace
+
+File::File(const std::string& path, Mode mode, Writes writes) : m_path(path) {
     silence_hdf5_errors();
+    const bool safe = writes == Writes::CrashConsistent && mode != Mode::ReadOnly;
+    Handle fapl = safe ? crash_consistent_fapl() : Handle();
+    const hid_t fapl_id = safe ? fapl.id() : H5P_DEFAULT;
     hid_t id = -1;
     if (mode == Mode::Truncate) {
-        id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+        Handle fcpl;
+        hid_t fcpl_id = H5P_DEFAULT;
+        if (safe) {
+            // Allocation from the end of the file only: space freed after a flush (a relocated
+            // heap, say) is never handed to new data while the flushed metadata still points at it.
+            fcpl = Handle(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
+            DXL_CHECK(H5Pset_file_space_strategy(fcpl.id(), H5F_FSPACE_STRATEGY_NONE, 0, 1) >= 0,
+                      InternalError, "HDF5: cannot set the file space strategy");
+            fcpl_id = fcpl.id();
+        }
+        id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl_id, fapl_id);
         DXL_CHECK(id >= 0, IoError, path, ": cannot create HDF5 file (is the folder writable?)");
     } else {
         DXL_CHECK(std::filesystem::exists(path), IoError, path, ": no such file");
         DXL_CHECK(H5Fis_hdf5(path.c_str()) > 0, FormatError, path,
                   ": not an HDF5 file (truncated or a different format)");
-        id = H5Fopen(path.c_str(), mode == Mode::ReadOnly ? H5F_ACC_RDONLY : H5F_ACC_RDWR,
-                     H5P_DEFAULT);
+        id = H5Fopen(path.c_str(), mode == Mode::ReadOnly ? H5F_ACC_RDONLY : H5F_ACC_RDWR, fapl_id);
         DXL_CHECK(id >= 0, FormatError, path,
                   ": cannot open HDF5 file (corrupt or locked by another process)");
     }

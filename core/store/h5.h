@@ -157,7 +157,12 @@ class Group {
 class File {
   public:
     enum class Mode { ReadOnly, ReadWrite, Truncate };
-    File(const std::string& path, Mode mode);
+    // CrashConsistent (writers that must survive kill -9 between flushes): dirty metadata stays
+    // in the cache until flush() (no evictions) and freed file space is never reused (space
+    // strategy NONE, a creation property), so what the last flush wrote is never overwritten
+    // before the next flush. Costs some file space when objects are rewritten.
+    enum class Writes { Normal, CrashConsistent };
+    File(const std::string& path, Mode mode, Writes writes = Writes::Normal);
     Group& root() noexcept { return m_root; }
     const Group& root() const noexcept { return m_root; }
     const std::string& path() const noexcept { return m_path; }

@@ -206,6 +206,66 @@ TEST(CaptureStore, AbandonedWriterLeavesCommittedSamplesAndRepairKeepsExactlyThe
     EXPECT_TRUE(r.verify().uncommitted.empty());
 }
 
+// A kill inside the manifest flush can leave the count attribute ahead of the entries, or an
+// entry naming a group whose link never reached the disk. The strict reader rejects such a
+// file; repair keeps the consistent prefix and says what it cut.
+TEST(CaptureStore, RepairSalvagesAManifestCutShortByAKill) {
+    const std::string dir = dxl::test::scratch_dir("cap_salvage");
+    const std::string path = dir + "/run.h5";
+    {
+        CaptureWriter w(options(path));
+        write_sample(w, 0);
+        write_sample(w, 1);
+        write_sample(w, 2);
+    }
+    {
+        dxl::h5::File f(path + ".partial", dxl::h5::File::Mode::ReadWrite);
+        f.root().set_attr("count", int64_t{5}, "manifest");  // 3 entries on disk
+    }
+    EXPECT_THROW(CaptureReader r(path + ".partial"), dxl::FormatError);
+    {
+        CaptureReader s(path + ".partial", CaptureReader::Open::Salvage);
+        EXPECT_EQ(s.num_samples(), 3);
+        ASSERT_EQ(s.salvage_notes().size(), 1u);
+        EXPECT_NE(s.salvage_notes()[0].find("count 5 exceeds its entries (3)"), std::string::npos);
+    }
+    {
+        dxl::h5::File f(path + ".partial", dxl::h5::File::Mode::ReadWrite);
+        f.root().set_attr("count", int64_t{3}, "manifest");
+        f.root().remove("sample_000001");  // committed, but its link is gone
+    }
+    EXPECT_THROW(CaptureReader r(path + ".partial"), dxl::FormatError);
+    const RepairReport rep = repair_capture(path + ".partial", path, true);
+    EXPECT_EQ(rep.kept, 1);
+    ASSERT_FALSE(rep.notes.empty());
+    EXPECT_NE(rep.notes[0].find("entry 1 names a missing sample group"), std::string::npos);
+    CaptureReader r(path);
+    EXPECT_EQ(r.num_samples(), 1);
+    EXPECT_TRUE(r.verify().ok);
+    EXPECT_TRUE(r.verify().uncommitted.empty());
+}
+
+// Writers open files CrashConsistent: the file records the never-reuse space strategy (so a
+// later append keeps it) and stays an ordinary HDF5 file for any reader.
+TEST(CaptureStore, CrashConsistentFilesRecordTheSpaceStrategy) {
+    const std::string path = dxl::test::scratch_dir("cap_strategy") + "/run.h5";
+    {
+        CaptureWriter w(options(path));
+        write_sample(w, 0);
+        w.finish();
+    }
+    const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    ASSERT_GE(f, 0);
+    const hid_t fcpl = H5Fget_create_plist(f);
+    H5F_fspace_strategy_t strategy{};
+    hbool_t persist = 0;
+    hsize_t threshold = 0;
+    ASSERT_GE(H5Pget_file_space_strategy(fcpl, &strategy, &persist, &threshold), 0);
+    EXPECT_EQ(strategy, H5F_FSPACE_STRATEGY_NONE);
+    H5Pclose(fcpl);
+    H5Fclose(f);
+}
+
 TEST(CaptureStore, AppendAddsSamplesToAFinishedFile) {
     const std::string path = dxl::test::scratch_dir("cap_append") + "/run.h5";
     {
