@@ -156,9 +156,11 @@ int run_capture(const std::vector<std::string>& argv) {
     so.hidden = args.flag("hidden");
     const std::string logits = args.get_or("logits", "full");
     if (logits != "full") {
-        DXL_CHECK(logits.rfind("top", 0) == 0, UsageError,
-                  "--logits: expected full or topK (e.g. top32)");
-        so.logits_top_k = std::stoll(logits.substr(3));
+        const std::string k = logits.rfind("top", 0) == 0 ? logits.substr(3) : "";
+        DXL_CHECK(
+            !k.empty() && k.size() <= 9 && k.find_first_not_of("0123456789") == std::string::npos,
+            UsageError, "--logits: expected full or topK (e.g. top32), but got '", logits, "'");
+        so.logits_top_k = std::stoll(k);
         DXL_CHECK(so.logits_top_k > 0, UsageError, "--logits: K must be positive");
     }
     models::ForwardOptions fo;

@@ -1,6 +1,8 @@
 // AttentionPage: controls and views of the Inspect page.
 #include "app/studio/attention_page.h"
 
+#include <cmath>
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QFormLayout>
@@ -230,10 +232,12 @@ void AttentionPage::updatePredictions() {
             m_predictions->setItem(
                 k, col,
                 new QTableWidgetItem(QString::fromStdString(p[static_cast<size_t>(k)].label)));
+            const auto prob = static_cast<double>(p[static_cast<size_t>(k)].probability);
+            // NaN: a top-K capture written without its log-normaliser (rank only).
             m_predictions->setItem(
                 k, col + 1,
-                new QTableWidgetItem(QString::number(
-                    static_cast<double>(p[static_cast<size_t>(k)].probability), 'f', 3)));
+                new QTableWidgetItem(std::isnan(prob) ? QStringLiteral("—")
+                                                      : QString::number(prob, 'f', 3)));
         }
     };
     fill(m_summary.teacherTopK[static_cast<size_t>(t)], 0);

@@ -278,6 +278,9 @@ void put_logits(H5CaptureSink& sink, const std::string& scope, const torch::Tens
     auto [values, indices] = logits.topk(k, 1);  // (T, K) each
     sink.put(scope + "/logits_topk_values", values, store::DType::F32, "T,K");
     sink.put(scope + "/logits_topk_indices", indices, store::DType::I64, "T,K");
+    // The softmax normaliser over the whole vocabulary: p = exp(value - logsumexp) exactly.
+    sink.put(scope + "/logits_logsumexp", logits.to(torch::kFloat32).logsumexp(1),
+             store::DType::F32, "T");  // (T)
 }
 }  // namespace
 

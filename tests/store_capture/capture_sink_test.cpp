@@ -175,6 +175,14 @@ TEST(CaptureSink, HeadAndLayerSubsetsAndHalfPrecision) {
     auto top = logits[0].topk(5, 1);
     EXPECT_TRUE(
         torch::equal(capture::read_tensor(r, 0, "teacher/logits_topk_values"), std::get<0>(top)));
+    // Probabilities from the stored normaliser equal the full softmax's top 5.
+    torch::Tensor lse = capture::read_tensor(r, 0, "teacher/logits_logsumexp");  // (T)
+    EXPECT_EQ(lse.sizes(), torch::IntArrayRef({20}));
+    torch::Tensor p_stored =
+        (capture::read_tensor(r, 0, "teacher/logits_topk_values") - lse.unsqueeze(1))
+            .exp();                                                                // (T, 5)
+    torch::Tensor p_full = std::get<0>(torch::softmax(logits[0], -1).topk(5, 1));  // (T, 5)
+    EXPECT_TRUE(torch::allclose(p_stored, p_full, 1e-5, 1e-6));
     // A head that was not stored is a typed error.
     EXPECT_THROW(capture::rebuild_implicit_attention(r, 0, 0, 0), ValueError);
     torch::Tensor A = capture::rebuild_implicit_attention(r, 0, 0, 3);

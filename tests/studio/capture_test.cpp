@@ -17,6 +17,7 @@
 #include <QTemporaryDir>
 #include <QTest>
 #include <cmath>
+#include <map>
 
 #include "app/studio/alignment_page.h"
 #include "app/studio/attention_page.h"
@@ -48,27 +49,29 @@ QApplication& qtApp() {
     return *app;
 }
 
-// Two samples of the golden models, written by the CLI once per test process (f32: exact).
-QString goldenCapture() {
+// Two samples of the golden models, written by the CLI once per test process and logits form
+// (f32: exact).
+QString goldenCapture(const QString& logits = QStringLiteral("full")) {
     static QTemporaryDir dir;
-    static QString path;
-    if (!path.isEmpty()) return path;
+    static std::map<QString, QString> paths;
+    if (paths.count(logits)) return paths[logits];
     QFile tokens(dir.filePath(QStringLiteral("tokens.txt")));
     EXPECT_TRUE(tokens.open(QIODevice::WriteOnly));
     tokens.write("1,5,9,13,2,5,9,13,7,3\n4,8,15,16,23,42,4,8,15,16,23,42,1\n");
     tokens.close();
     QProcess p;
     p.setProcessChannelMode(QProcess::MergedChannels);
-    const QString out = dir.filePath(QStringLiteral("run.h5"));
-    p.start(QStringLiteral(DXL_CLI),
-            {QStringLiteral("capture"), QStringLiteral("--teacher"), QString::fromLatin1(kTeacher),
-             QStringLiteral("--student"), QString::fromLatin1(kStudent),
-             QStringLiteral("--tokens-file"), tokens.fileName(), QStringLiteral("--dtype"),
-             QStringLiteral("f32"), QStringLiteral("--out"), out});
+    const QString out = dir.filePath(QStringLiteral("run_%1.h5").arg(logits));
+    p.start(
+        QStringLiteral(DXL_CLI),
+        {QStringLiteral("capture"), QStringLiteral("--teacher"), QString::fromLatin1(kTeacher),
+         QStringLiteral("--student"), QString::fromLatin1(kStudent),
+         QStringLiteral("--tokens-file"), tokens.fileName(), QStringLiteral("--dtype"),
+         QStringLiteral("f32"), QStringLiteral("--logits"), logits, QStringLiteral("--out"), out});
     EXPECT_TRUE(p.waitForFinished(120000));
     EXPECT_EQ(p.exitCode(), 0) << p.readAll().toStdString();
-    path = out;
-    return path;
+    paths[logits] = out;
+    return out;
 }
 
 double maxAbsDiff(const HeatmapData& a, const HeatmapData& b) {
@@ -128,6 +131,30 @@ TEST(CaptureEngine, StoredSampleMatchesRunningTheModels) {
     EXPECT_EQ(fsl.blockType, "slstm");
     EXPECT_LT(maxAbsDiff(fsl.c, msl.c), 1e-3);
     EXPECT_THROW(fromFile.captureSample(2, StudentNorm::AbsRow), dxl::ValueError);
+}
+
+// `--logits top5`: no KL strip (NaN), but the same five predictions with the same
+// probabilities (through the stored log-normaliser) as running the models.
+TEST(CaptureEngine, TopKCaptureShowsPredictionsWithExactProbabilities) {
+    InspectEngine fromFile;
+    fromFile.openCapture(goldenCapture(QStringLiteral("top5")).toStdString());
+    const InspectSummary s = fromFile.captureSample(1, StudentNorm::AbsRow);
+    InspectEngine models;
+    models.load(kTeacher, kStudent);
+    const InspectSummary r = models.run(kSample1, StudentNorm::AbsRow);
+    ASSERT_EQ(s.teacherTopK.size(), kSample1.size());
+    ASSERT_EQ(s.studentTopK.size(), kSample1.size());
+    for (size_t t = 0; t < kSample1.size(); ++t) {
+        EXPECT_TRUE(std::isnan(s.klPerToken[t]));
+        for (auto [got, want] : {std::make_pair(&s.teacherTopK[t], &r.teacherTopK[t]),
+                                 std::make_pair(&s.studentTopK[t], &r.studentTopK[t])}) {
+            ASSERT_EQ(got->size(), 5u);
+            for (size_t k = 0; k < 5; ++k) {
+                EXPECT_EQ((*got)[k].id, (*want)[k].id) << t << " " << k;
+                EXPECT_NEAR((*got)[k].probability, (*want)[k].probability, 1e-5);
+            }
+        }
+    }
 }
 
 TEST(CaptureEngine, DamagedOrForeignFilesAreTypedErrors) {
@@ -227,7 +254,7 @@ TEST(StudioCapture, OpenSelectSamplesAndSurviveDamagedFiles) {
     EXPECT_TRUE(w.captureBar()->isVisible());
     EXPECT_EQ(w.captureBar()->sampleCount(), 2);
     EXPECT_EQ(w.attentionPage()->input(), QStringLiteral("1,5,9,13,2,5,9,13,7,3"));
-    EXPECT_TRUE(w.windowTitle().contains(QStringLiteral("run.h5")));
+    EXPECT_TRUE(w.windowTitle().contains(QStringLiteral("run_full.h5")));
     w.captureBar()->sampleSpin()->setValue(1);
     QTRY_COMPARE_WITH_TIMEOUT(results.count(), 2, 60000);
     EXPECT_EQ(w.attentionPage()->input(), QStringLiteral("4,8,15,16,23,42,4,8,15,16,23,42,1"));
