@@ -1,4 +1,5 @@
-// MainWindow: composition, worker wiring, File menu, session, export and error dialogs.
+// MainWindow: composition, worker wiring, File menu, export and error dialogs. Session save and
+// restore: main_window_session.cpp.
 #include "app/studio/main_window.h"
 
 #include <QAction>
@@ -645,94 +646,6 @@ void MainWindow::exportAllDialog() {
     } else {
         m_status->setText(tr("Exported %1 files to %2").arg(files.size()).arg(dir));
     }
-}
-
-QJsonObject MainWindow::sessionJson() const {
-    const Selection s = m_attention->selection();
-    QJsonObject o;
-    o.insert(QStringLiteral("format"), QStringLiteral("dxl-studio-session"));
-    o.insert(QStringLiteral("version"), 1);
-    o.insert(QStringLiteral("teacher"), QString::fromStdString(m_models.teacher.dir));
-    o.insert(QStringLiteral("student"), QString::fromStdString(m_models.student.dir));
-    o.insert(QStringLiteral("input"), m_attention->input());
-    o.insert(QStringLiteral("teacher_layer"), s.teacherLayer);
-    o.insert(QStringLiteral("teacher_head"), s.teacherHead);
-    o.insert(QStringLiteral("student_block"), s.studentBlock);
-    o.insert(QStringLiteral("student_head"), s.studentHead);
-    o.insert(QStringLiteral("norm"), QString::fromLatin1(normKey(s.norm)));
-    o.insert(QStringLiteral("color_scale"), s.scale);
-    o.insert(QStringLiteral("shared_color_range"), s.sharedRange);
-    o.insert(QStringLiteral("token"), s.token);
-    o.insert(QStringLiteral("tab"), m_tabs->currentIndex());
-    o.insert(QStringLiteral("alignment_metric"), m_alignmentPage->metric());
-    const auto* pane = m_attention->linked()->teacherPane();
-    o.insert(QStringLiteral("zoom_x"),
-             QJsonArray{pane->viewRangeX().lower, pane->viewRangeX().upper});
-    o.insert(QStringLiteral("zoom_y"),
-             QJsonArray{pane->viewRangeY().lower, pane->viewRangeY().upper});
-    o.insert(QStringLiteral("state_t"), m_state->t());
-    if (m_captureMode) {
-        o.insert(QStringLiteral("capture"), m_captureBar->path());
-        o.insert(QStringLiteral("capture_sample"), m_captureBar->sample());
-    }
-    o.insert(QStringLiteral("window_geometry"), QString::fromLatin1(saveGeometry().toBase64()));
-    o.insert(QStringLiteral("window_state"), QString::fromLatin1(saveState().toBase64()));
-    return o;
-}
-
-void MainWindow::restoreSession(const QJsonObject& o) {
-    Selection s;
-    s.teacherLayer = o.value(QStringLiteral("teacher_layer")).toInt();
-    s.teacherHead = o.value(QStringLiteral("teacher_head")).toInt();
-    s.studentBlock = o.value(QStringLiteral("student_block")).toInt();
-    s.studentHead = o.value(QStringLiteral("student_head")).toInt();
-    s.norm = normFromKey(o.value(QStringLiteral("norm")).toString().toStdString());
-    s.scale = o.value(QStringLiteral("color_scale")).toInt();
-    s.sharedRange = o.value(QStringLiteral("shared_color_range")).toBool(true);
-    m_attention->setSelection(s);
-    m_tabs->setCurrentIndex(o.value(QStringLiteral("tab")).toInt());
-    m_alignmentPage->setMetric(
-        o.value(QStringLiteral("alignment_metric")).toString(QStringLiteral("js")));
-    restoreGeometry(
-        QByteArray::fromBase64(o.value(QStringLiteral("window_geometry")).toString().toLatin1()));
-    restoreState(
-        QByteArray::fromBase64(o.value(QStringLiteral("window_state")).toString().toLatin1()));
-    const QJsonArray zx = o.value(QStringLiteral("zoom_x")).toArray(),
-                     zy = o.value(QStringLiteral("zoom_y")).toArray();
-    if (zx.size() == 2 && zy.size() == 2) {
-        m_attention->linked()->teacherPane()->setViewRange(
-            QCPRange(zx[0].toDouble(), zx[1].toDouble()),
-            QCPRange(zy[0].toDouble(), zy[1].toDouble()));
-        m_attention->linked()->studentPane()->setViewRange(
-            QCPRange(zx[0].toDouble(), zx[1].toDouble()),
-            QCPRange(zy[0].toDouble(), zy[1].toDouble()));
-        m_attention->linked()->differencePane()->setViewRange(
-            QCPRange(zx[0].toDouble(), zx[1].toDouble()),
-            QCPRange(zy[0].toDouble(), zy[1].toDouble()));
-    }
-}
-
-bool MainWindow::saveSession(const QString& path) {
-    QFile f(path);
-    if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate)) return false;
-    return f.write(QJsonDocument(sessionJson()).toJson()) > 0;
-}
-
-bool MainWindow::loadSession(const QString& path) {
-    QFile f(path);
-    if (!f.open(QIODevice::ReadOnly)) return false;
-    const QJsonObject o = QJsonDocument::fromJson(f.readAll()).object();
-    if (o.value(QStringLiteral("format")).toString() != QStringLiteral("dxl-studio-session"))
-        return false;
-    m_pendingSession = o;
-    if (const QString capture = o.value(QStringLiteral("capture")).toString(); !capture.isEmpty()) {
-        openCapture(capture);
-        return true;
-    }
-    openModels(o.value(QStringLiteral("teacher")).toString(),
-               o.value(QStringLiteral("student")).toString(),
-               o.value(QStringLiteral("input")).toString());
-    return true;
 }
 
 }  // namespace dxl::studio

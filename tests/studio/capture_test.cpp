@@ -267,6 +267,26 @@ TEST(StudioCapture, OpenSelectSamplesAndSurviveDamagedFiles) {
         EXPECT_GE(row, 4) << "match outside the layer map";
     ASSERT_EQ(errors.count(), 0) << errors.at(0).at(0).toString().toStdString();
 
+    // The session keeps the capture, its sample and the custom layer map.
+    QTemporaryDir sessionDir;
+    const QString session = sessionDir.filePath(QStringLiteral("s.json"));
+    ASSERT_TRUE(w.saveSession(session));
+    {
+        MainWindow restored;
+        restored.setHeadless(true);
+        QSignalSpy ready(&restored, &MainWindow::resultsCompleted);
+        ASSERT_TRUE(restored.loadSession(session));
+        QTRY_VERIFY_WITH_TIMEOUT(ready.count() >= 1, 60000);
+        EXPECT_EQ(restored.captureBar()->sample(), 1);
+        EXPECT_EQ(restored.alignmentPage()->layerMapEditor()->preset(),
+                  LayerMapEditor::Preset::Custom);
+        EXPECT_EQ(restored.alignmentPage()->layerMapEditor()->spec().pairs,
+                  (std::vector<std::pair<int, int>>{{1, 0}}));
+        QTRY_VERIFY_WITH_TIMEOUT(restored.alignmentPage()->matrix()->metric().contains(
+                                     QStringLiteral("layer map: custom")),
+                                 30000);
+    }
+
     // A truncated capture: a specific error, the sample shown stays.
     QTemporaryDir dir;
     const QString bad = dir.filePath(QStringLiteral("truncated.h5"));

@@ -1,0 +1,153 @@
+// MainWindow, session files: every pane's selection, zoom, colour scale, layer map, tab and the
+// window layout as one JSON object (format "dxl-studio-session", version 1), restored after the
+// models or the capture named in it have loaded.
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+
+#include "app/studio/alignment_page.h"
+#include "app/studio/attention_page.h"
+#include "app/studio/capture_bar.h"
+#include "app/studio/layer_map_editor.h"
+#include "app/studio/main_window.h"
+#include "app/studio/state_page.h"
+#include "widgets/linked_heatmaps.h"
+
+namespace dxl::studio {
+
+namespace {
+
+using Preset = LayerMapEditor::Preset;
+const std::pair<Preset, const char*> kPresetKeys[] = {{Preset::AllPairs, "all-pairs"},
+                                                      {Preset::RatioAllBlocks, "ratio"},
+                                                      {Preset::RatioMlstmOnly, "ratio-mlstm"},
+                                                      {Preset::Custom, "custom"}};
+
+// {"preset": key, "pairs": [[teacher layer, student block], ...]} (pairs only for "custom").
+QJsonObject layerMapJson(const LayerMapEditor& editor) {
+    QJsonObject o;
+    for (const auto& [p, key] : kPresetKeys)
+        if (p == editor.preset()) o.insert(QStringLiteral("preset"), QString::fromLatin1(key));
+    if (editor.preset() == Preset::Custom) {
+        QJsonArray pairs;
+        for (const auto& [l, b] : editor.spec().pairs)
+            pairs.append(QJsonArray{l, b});
+        o.insert(QStringLiteral("pairs"), pairs);
+    }
+    return o;
+}
+
+// Unknown presets and pairs outside the loaded models are ignored (a session of other models).
+void restoreLayerMap(LayerMapEditor& editor, const QJsonObject& o) {
+    const QString key = o.value(QStringLiteral("preset")).toString();
+    for (const auto& [p, name] : kPresetKeys) {
+        if (key != QLatin1String(name)) continue;
+        if (p != Preset::Custom) {
+            editor.setPreset(p);
+            return;
+        }
+        std::vector<std::pair<int, int>> pairs;
+        for (const QJsonValue& v : o.value(QStringLiteral("pairs")).toArray()) {
+            const QJsonArray a = v.toArray();
+            if (a.size() == 2) pairs.emplace_back(a[0].toInt(-1), a[1].toInt(-1));
+        }
+        editor.setPairs(pairs);
+        return;
+    }
+}
+
+}  // namespace
+
+QJsonObject MainWindow::sessionJson() const {
+    const Selection s = m_attention->selection();
+    QJsonObject o;
+    o.insert(QStringLiteral("format"), QStringLiteral("dxl-studio-session"));
+    o.insert(QStringLiteral("version"), 1);
+    o.insert(QStringLiteral("teacher"), QString::fromStdString(m_models.teacher.dir));
+    o.insert(QStringLiteral("student"), QString::fromStdString(m_models.student.dir));
+    o.insert(QStringLiteral("input"), m_attention->input());
+    o.insert(QStringLiteral("teacher_layer"), s.teacherLayer);
+    o.insert(QStringLiteral("teacher_head"), s.teacherHead);
+    o.insert(QStringLiteral("student_block"), s.studentBlock);
+    o.insert(QStringLiteral("student_head"), s.studentHead);
+    o.insert(QStringLiteral("norm"), QString::fromLatin1(normKey(s.norm)));
+    o.insert(QStringLiteral("color_scale"), s.scale);
+    o.insert(QStringLiteral("shared_color_range"), s.sharedRange);
+    o.insert(QStringLiteral("token"), s.token);
+    o.insert(QStringLiteral("tab"), m_tabs->currentIndex());
+    o.insert(QStringLiteral("alignment_metric"), m_alignmentPage->metric());
+    o.insert(QStringLiteral("layer_map"), layerMapJson(*m_alignmentPage->layerMapEditor()));
+    const auto* pane = m_attention->linked()->teacherPane();
+    o.insert(QStringLiteral("zoom_x"),
+             QJsonArray{pane->viewRangeX().lower, pane->viewRangeX().upper});
+    o.insert(QStringLiteral("zoom_y"),
+             QJsonArray{pane->viewRangeY().lower, pane->viewRangeY().upper});
+    o.insert(QStringLiteral("state_t"), m_state->t());
+    if (m_captureMode) {
+        o.insert(QStringLiteral("capture"), m_captureBar->path());
+        o.insert(QStringLiteral("capture_sample"), m_captureBar->sample());
+    }
+    o.insert(QStringLiteral("window_geometry"), QString::fromLatin1(saveGeometry().toBase64()));
+    o.insert(QStringLiteral("window_state"), QString::fromLatin1(saveState().toBase64()));
+    return o;
+}
+
+void MainWindow::restoreSession(const QJsonObject& o) {
+    Selection s;
+    s.teacherLayer = o.value(QStringLiteral("teacher_layer")).toInt();
+    s.teacherHead = o.value(QStringLiteral("teacher_head")).toInt();
+    s.studentBlock = o.value(QStringLiteral("student_block")).toInt();
+    s.studentHead = o.value(QStringLiteral("student_head")).toInt();
+    s.norm = normFromKey(o.value(QStringLiteral("norm")).toString().toStdString());
+    s.scale = o.value(QStringLiteral("color_scale")).toInt();
+    s.sharedRange = o.value(QStringLiteral("shared_color_range")).toBool(true);
+    m_attention->setSelection(s);
+    m_tabs->setCurrentIndex(o.value(QStringLiteral("tab")).toInt());
+    m_alignmentPage->setMetric(
+        o.value(QStringLiteral("alignment_metric")).toString(QStringLiteral("js")));
+    if (o.contains(QStringLiteral("layer_map")))
+        restoreLayerMap(*m_alignmentPage->layerMapEditor(),
+                        o.value(QStringLiteral("layer_map")).toObject());
+    restoreGeometry(
+        QByteArray::fromBase64(o.value(QStringLiteral("window_geometry")).toString().toLatin1()));
+    restoreState(
+        QByteArray::fromBase64(o.value(QStringLiteral("window_state")).toString().toLatin1()));
+    const QJsonArray zx = o.value(QStringLiteral("zoom_x")).toArray(),
+                     zy = o.value(QStringLiteral("zoom_y")).toArray();
+    if (zx.size() == 2 && zy.size() == 2) {
+        m_attention->linked()->teacherPane()->setViewRange(
+            QCPRange(zx[0].toDouble(), zx[1].toDouble()),
+            QCPRange(zy[0].toDouble(), zy[1].toDouble()));
+        m_attention->linked()->studentPane()->setViewRange(
+            QCPRange(zx[0].toDouble(), zx[1].toDouble()),
+            QCPRange(zy[0].toDouble(), zy[1].toDouble()));
+        m_attention->linked()->differencePane()->setViewRange(
+            QCPRange(zx[0].toDouble(), zx[1].toDouble()),
+            QCPRange(zy[0].toDouble(), zy[1].toDouble()));
+    }
+}
+
+bool MainWindow::saveSession(const QString& path) {
+    QFile f(path);
+    if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate)) return false;
+    return f.write(QJsonDocument(sessionJson()).toJson()) > 0;
+}
+
+bool MainWindow::loadSession(const QString& path) {
+    QFile f(path);
+    if (!f.open(QIODevice::ReadOnly)) return false;
+    const QJsonObject o = QJsonDocument::fromJson(f.readAll()).object();
+    if (o.value(QStringLiteral("format")).toString() != QStringLiteral("dxl-studio-session"))
+        return false;
+    m_pendingSession = o;
+    if (const QString capture = o.value(QStringLiteral("capture")).toString(); !capture.isEmpty()) {
+        openCapture(capture);
+        return true;
+    }
+    openModels(o.value(QStringLiteral("teacher")).toString(),
+               o.value(QStringLiteral("student")).toString(),
+               o.value(QStringLiteral("input")).toString());
+    return true;
+}
+
+}  // namespace dxl::studio
