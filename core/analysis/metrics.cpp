@@ -1,4 +1,5 @@
-// Batched alignment metrics, per-head statistics, CKA, logit agreement and rollout. One pass
+// Batched alignment metrics, per-head statistics and rollout (CKA and logit agreement:
+// representation.cpp). One pass
 // over a layer's maps (summarize / layer_pass) yields the per-head features (centred valid
 // causal entries, exact integer average ranks by radix sort, eps row distributions, top-k
 // column lists), the head statistics and the head-mean row distribution for the rollout, so the
@@ -18,9 +19,12 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/analysis/metrics_detail.h"
 #include "core/base/error.h"
 
 namespace dxl::analysis {
+
+using detail::valid_count;
 
 namespace {
 
@@ -37,19 +41,19 @@ void check_maps(const char* op, const torch::Tensor& x, const torch::Tensor& mas
               mask.sizes());
 }
 
-int64_t valid_count(const char* op, const torch::Tensor& mask) {
-    const int64_t r = mask.to(torch::kBool).sum().item<int64_t>();
-    DXL_CHECK(r > 0, ValueError, op,
-              ": the validity mask marks no token as valid; give at least one non-pad token");
-    return r;
-}
-
 // x log x with 0 log 0 = 0, given log x: vectorised (torch::xlogy evaluates std::log per entry).
 torch::Tensor xlogx(const torch::Tensor& x, const torch::Tensor& log_x) {
     return torch::where(x > 0, x * log_x, torch::zeros({}, x.options()));
 }
 
 }  // namespace
+
+int64_t detail::valid_count(const char* op, const torch::Tensor& mask) {
+    const int64_t r = mask.to(torch::kBool).sum().item<int64_t>();
+    DXL_CHECK(r > 0, ValueError, op,
+              ": the validity mask marks no token as valid; give at least one non-pad token");
+    return r;
+}
 
 torch::Tensor causal_valid(const torch::Tensor& mask) {
     torch::Tensor m = mask.to(torch::kBool);  // (T)
@@ -628,33 +632,6 @@ torch::Tensor induction_score(const torch::Tensor& attn, int64_t period, int64_t
 
 namespace {
 
-// numpy-style median of all entries (mean of the two middle values for an even count).
-double np_median(const torch::Tensor& x) {
-    torch::Tensor s = std::get<0>(x.flatten().sort());  // (N)
-    const int64_t n = s.size(0);
-    if (n % 2 == 1) return s[n / 2].item<double>();
-    return 0.5 * (s[n / 2 - 1].item<double>() + s[n / 2].item<double>());
-}
-
-// Centred Gram matrix of X (N, D) flattened to (N*N); undefined X gives NaN.
-torch::Tensor centered_gram(const torch::Tensor& X, const torch::Tensor& idx, bool rbf,
-                            double sigma_factor) {
-    const int64_t N = idx.size(0);
-    if (!X.defined()) return torch::full({N * N}, kNaN, torch::kFloat64);
-    DXL_CHECK(X.dim() == 2, ShapeError, "cka: expected hidden states as (T, D), but got ",
-              X.sizes());
-    torch::Tensor xv = X.to(torch::kFloat64).index_select(0, idx);  // (N, D)
-    torch::Tensor K = xv.mm(xv.t());                                // (N, N)
-    if (rbf) {
-        torch::Tensor sq = K.diagonal();                                                  // (N)
-        torch::Tensor d2 = (sq.unsqueeze(1) + sq.unsqueeze(0) - 2.0 * K).clamp_min(0.0);  // (N, N)
-        const double med = np_median(d2);
-        K = (-d2 / (2.0 * sigma_factor * sigma_factor * med)).exp();
-    }
-    torch::Tensor Kc = K - K.mean(0, true) - K.mean(1, true) + K.mean();  // (N, N)
-    return Kc.flatten();
-}
-
 // a.mm(r) for lower-triangular a, r (T, T): the zero upper block is skipped recursively
 // (C11 = A11 R11, C21 = A21 R11 + A22 R21, C22 = A22 R22), about a third of the flops.
 torch::Tensor tril_mm(const torch::Tensor& a, const torch::Tensor& r) {
@@ -674,48 +651,6 @@ torch::Tensor tril_mm(const torch::Tensor& a, const torch::Tensor& r) {
 }
 
 }  // namespace
-
-torch::Tensor cka_matrix(const std::vector<torch::Tensor>& X, const std::vector<torch::Tensor>& Y,
-                         const torch::Tensor& mask, bool rbf, double sigma_factor) {
-    DXL_CHECK(mask.defined() && mask.dim() == 1, ShapeError,
-              "cka: expected the validity mask as (T)");
-    torch::NoGradGuard no_grad;
-    valid_count("cka", mask);
-    torch::Tensor idx = mask.to(torch::kBool).nonzero().squeeze(1);  // (N)
-    std::vector<torch::Tensor> gx, gy;
-    for (const auto& x : X)
-        gx.push_back(centered_gram(x, idx, rbf, sigma_factor));
-    for (const auto& y : Y)
-        gy.push_back(centered_gram(y, idx, rbf, sigma_factor));
-    if (gx.empty() || gy.empty())
-        return torch::empty({static_cast<int64_t>(gx.size()), static_cast<int64_t>(gy.size())},
-                            torch::kFloat64);
-    torch::Tensor a = torch::stack(gx);                                  // (L, N*N)
-    torch::Tensor b = torch::stack(gy);                                  // (Nb, N*N)
-    return a.mm(b.t()) / (a.norm(2, 1, true) * b.norm(2, 1, true).t());  // (L, Nb)
-}
-
-LogitAgreement logit_agreement(const torch::Tensor& teacher_logits,
-                               const torch::Tensor& student_logits, const torch::Tensor& mask) {
-    DXL_CHECK(
-        teacher_logits.dim() == 2 && student_logits.sizes() == teacher_logits.sizes(), ShapeError,
-        "logit_agreement: expected teacher and student logits of the same shape (T, V), but got ",
-        teacher_logits.sizes(), " and ", student_logits.sizes(),
-        "; both models need the same vocabulary");
-    DXL_CHECK(mask.dim() == 1 && mask.size(0) == teacher_logits.size(0), ShapeError,
-              "logit_agreement: expected the mask as (T) with T = ", teacher_logits.size(0));
-    torch::NoGradGuard no_grad;
-    const double R = static_cast<double>(valid_count("logit_agreement", mask));
-    torch::Tensor vf = mask.to(torch::kFloat64);                                    // (T)
-    torch::Tensor lt = torch::log_softmax(teacher_logits.to(torch::kFloat64), -1);  // (T, V)
-    torch::Tensor ls = torch::log_softmax(student_logits.to(torch::kFloat64), -1);  // (T, V)
-    LogitAgreement r;
-    r.kl = (lt.exp() * (lt - ls)).sum(-1) * vf;
-    r.top1 = lt.argmax(-1).eq(ls.argmax(-1)).to(torch::kFloat64) * vf;
-    r.kl_mean = r.kl.sum().item<double>() / R;
-    r.top1_mean = r.top1.sum().item<double>() / R;
-    return r;
-}
 
 torch::Tensor rollout_start(const torch::Tensor& mask) {
     const int64_t T = mask.size(0);
