@@ -15,6 +15,7 @@
 #include "core/capture/capture_sink.h"
 #include "core/io/checkpoint.h"
 #include "core/models/mlstm_cell.h"
+#include "core/models/recurrent_lm.h"
 
 namespace dxl::models::xlstm_large {
 namespace F = torch::nn::functional;
@@ -335,13 +336,7 @@ class XlargeModule : public Node {
     torch::Tensor m_head;  // (V, D), undefined when tied
 };
 
-class XlargeDecodeState : public DecodeState {
-  public:
-    int64_t position() const override { return m_pos; }
-    std::vector<mlstm::State> m_blocks;
-    int64_t m_pos = 0;
-    int64_t m_batch = 0;
-};
+using XlargeDecodeState = recurrent::BlockDecodeState<mlstm::State>;
 
 class XlargeModel : public LanguageModel {
   public:
@@ -358,13 +353,8 @@ class XlargeModel : public LanguageModel {
         m_info.context_length = 0;  // recurrent: no hard limit
         m_info.block_types.assign(static_cast<size_t>(cfg.num_blocks), "mlstm");
         m_info.tied_embeddings = cfg.tie_word_embeddings;
-        for (const auto& name : m_json.get_or<std::vector<std::string>>("dxl_frozen", {})) {
-            DXL_CHECK(name == "embedding" || name == "lm_head", FormatError, m_json.source(),
-                      ": field 'dxl_frozen': unknown module '", name,
-                      "'; supported: embedding, lm_head");
-            for (auto& p : m_module->named_parameters(true))
-                if (p.key().rfind(name + ".", 0) == 0) p.value().set_requires_grad(false);
-        }
+        recurrent::freeze(*m_module, m_json.get_or<std::vector<std::string>>("dxl_frozen", {}),
+                          {"embedding", "lm_head"}, m_json.source());
     }
 
     const ModelInfo& info() const override { return m_info; }
@@ -373,7 +363,7 @@ class XlargeModel : public LanguageModel {
 
     torch::Tensor forward(const torch::Tensor& tokens, const ForwardOptions& opts,
                           capture::CaptureSink* sink) override {
-        check_tokens(tokens);
+        recurrent::check_tokens(tokens, m_cfg.vocab_size, "xlstm_large");
         return run(tokens, opts, nullptr, sink);
     }
 
@@ -381,21 +371,16 @@ class XlargeModel : public LanguageModel {
         auto s = std::make_unique<XlargeDecodeState>();
         auto o = m_module->m_emb.options();
         for (auto& b : m_module->m_blocks)
-            s->m_blocks.push_back(b->new_state(batch, o));
-        s->m_batch = batch;
+            s->blocks.push_back(b->new_state(batch, o));
+        s->batch = batch;
         return s;
     }
 
     torch::Tensor forward_step(const torch::Tensor& tokens, DecodeState& state) override {
-        check_tokens(tokens);
-        auto* s = dynamic_cast<XlargeDecodeState*>(&state);
-        DXL_CHECK(s != nullptr, ValueError,
-                  "xlstm_large forward_step: expected a state from this model's "
-                  "new_decode_state()");
-        DXL_CHECK(tokens.size(0) == s->m_batch, ShapeError, "xlstm_large forward_step: expected ",
-                  s->m_batch, " sequences (the state's batch), but got ", tokens.size(0));
-        torch::Tensor logits = run(tokens, ForwardOptions{}, s, nullptr);
-        s->m_pos += tokens.size(1);
+        recurrent::check_tokens(tokens, m_cfg.vocab_size, "xlstm_large");
+        auto& s = recurrent::checked_state<XlargeDecodeState>(state, tokens, "xlstm_large");
+        torch::Tensor logits = run(tokens, ForwardOptions{}, &s, nullptr);
+        s.pos += tokens.size(1);
         return logits;
     }
 
@@ -426,17 +411,6 @@ class XlargeModel : public LanguageModel {
     }
 
   private:
-    void check_tokens(const torch::Tensor& tokens) const {
-        DXL_CHECK(tokens.dim() == 2 && tokens.scalar_type() == torch::kLong, ShapeError,
-                  "xlstm_large forward: expected int64 tokens of shape (B, T), but got ",
-                  tokens.sizes(), " ", tokens.scalar_type());
-        if (tokens.numel() == 0) return;
-        const int64_t lo = tokens.min().item<int64_t>(), hi = tokens.max().item<int64_t>();
-        DXL_CHECK(lo >= 0 && hi < m_cfg.vocab_size, ValueError,
-                  "xlstm_large forward: expected token ids in [0, ", m_cfg.vocab_size,
-                  "), but got ", lo < 0 ? lo : hi, "; check that the tokenizer matches the model");
-    }
-
     torch::Tensor run(const torch::Tensor& tokens, const ForwardOptions& opts,
                       XlargeDecodeState* state, capture::CaptureSink* sink) {
         auto& m = *m_module;
@@ -444,7 +418,7 @@ class XlargeModel : public LanguageModel {
                               .view({tokens.size(0), tokens.size(1), -1});  // (B, T, D)
         capture::emit(sink, {"student", -1, point::kEmbed}, [&] { return x; });
         for (size_t b = 0; b < m.m_blocks.size(); ++b) {
-            x = m.m_blocks[b]->forward(x, opts, state ? &state->m_blocks[b] : nullptr, sink,
+            x = m.m_blocks[b]->forward(x, opts, state ? &state->blocks[b] : nullptr, sink,
                                        static_cast<int>(b));
             capture::emit(sink, {"student", static_cast<int>(b), point::kHidden},
                           [&] { return x; });
