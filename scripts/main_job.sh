@@ -11,7 +11,7 @@ TEACHER=data/models/tiny-teacher
 STUDENT=data/models/tiny-student
 INPUT=data/inputs/default_input.txt  # text: the default teacher is byte-level
 mkdir -p out
-rm -f out/capture.h5
+rm -rf out/capture.h5 out/figures  # figures of an earlier run must not mix with this one
 
 "$DXL" info --model "$TEACHER"
 echo

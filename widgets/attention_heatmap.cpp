@@ -1,23 +1,24 @@
 // AttentionHeatmap: QCPColorMap view with LOD windows, thinned token ticks and hover tooltips.
 #include "widgets/attention_heatmap.h"
 
+#include <QFontMetrics>
 #include <QJsonArray>
+#include <QResizeEvent>
 #include <QToolTip>
 #include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
 #include <cmath>
 #include <limits>
 
+#include "widgets/token_text.h"
+
 namespace dxl::widgets {
 
 namespace {
 
 QString tokenAxisLabel(const TokenList& tokens, int i) {
-    QString text = QString::fromStdString(tokens.label(i));
+    QString text = visibleTokenText(tokens.label(i));
     if (text.isEmpty()) return QString::number(i);  // no tokens (e.g. state dimensions): index
-    text.replace(QLatin1Char('\n'), QStringLiteral("\\n"));
-    text.replace(QLatin1Char('\t'), QStringLiteral("\\t"));
-    text.replace(QLatin1Char(' '), QChar(0x2423));  // visible space: "␣"
     if (text.size() > 12) text = text.left(11) + QChar(0x2026);
     return QStringLiteral("%1 (%2)").arg(text).arg(i);
 }
@@ -52,7 +53,15 @@ AttentionHeatmap::AttentionHeatmap(QWidget* parent)
     m_map->setInterpolate(false);
     m_map->setTightBoundary(false);
     m_colorScale = new QCPColorScale(m_plot);
-    m_plot->plotLayout()->addElement(1, 1, m_colorScale);
+    // Title row over a body grid (map | colour scale): the title spans the whole pane instead of
+    // the map's column, so it is clipped only where the pane itself is too narrow.
+    auto* body = new QCPLayoutGrid;
+    QCPAxisRect* rect = m_plot->axisRect();
+    m_plot->plotLayout()->take(rect);
+    m_plot->plotLayout()->addElement(1, 0, body);
+    body->addElement(0, 0, rect);
+    body->addElement(0, 1, m_colorScale);
+    body->setColumnSpacing(0);
     m_colorScale->setType(QCPAxis::atRight);
     m_colorScale->setBarWidth(12);
     m_map->setColorScale(m_colorScale);
@@ -141,8 +150,25 @@ void AttentionHeatmap::clear() {
 
 void AttentionHeatmap::setTitle(const QString& title) {
     m_titleText = title;
-    m_title->setText(title);
+    fitTitle(width());
     m_plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+QString AttentionHeatmap::shownTitle() const {
+    return m_title->text();
+}
+
+QRect AttentionHeatmap::titleRect() const {
+    return m_title->outerRect();
+}
+
+void AttentionHeatmap::fitTitle(int width) {
+    // Each line elided to the pane: a narrow pane shows "…" rather than a clipped title.
+    const QFontMetrics fm(m_title->font());
+    QStringList lines = m_titleText.split(QLatin1Char('\n'));
+    for (QString& line : lines)
+        line = fm.elidedText(line, Qt::ElideRight, std::max(24, width - 8));
+    m_title->setText(lines.join(QLatin1Char('\n')));
 }
 
 void AttentionHeatmap::setAxisTitles(const QString& x, const QString& y) {
@@ -293,6 +319,7 @@ void AttentionHeatmap::onRangeChanged() {
 
 void AttentionHeatmap::resizeEvent(QResizeEvent* event) {
     QWidget::resizeEvent(event);
+    fitTitle(event->size().width());
     m_refreshTimer->start();
 }
 
@@ -368,6 +395,7 @@ void AttentionHeatmap::renderInto(QCPPainter& painter, const QRect& rect) {
     // (twice: the new labels change the margins), draw, then restore the on-screen layout.
     const QRect onScreen = m_plot->viewport();
     auto layoutAt = [this](const QRect& viewport) {
+        fitTitle(viewport.width());
         m_plot->setViewport(viewport);
         m_plot->plotLayout()->update(QCPLayoutElement::upPreparation);
         m_plot->plotLayout()->update(QCPLayoutElement::upMargins);

@@ -39,6 +39,9 @@ class AttentionHeatmap : public QWidget, public ExportableFigure {
 
     void setTitle(const QString& title);
     QString title() const { return m_titleText; }
+    // The title as drawn (lines elided to the pane) and the rectangle it may use.
+    QString shownTitle() const;
+    QRect titleRect() const;
     void setAxisTitles(const QString& x, const QString& y);
     void setName(const QString& name) { m_name = name; }  // figure-name stem for export
 
@@ -96,6 +99,7 @@ class AttentionHeatmap : public QWidget, public ExportableFigure {
     void resizeEvent(QResizeEvent* event) override;
 
   private:
+    void fitTitle(int width);  // the shown title: each line of m_titleText elided to width
     void onMouseMove(QMouseEvent* event);
     void onMousePress(QMouseEvent* event);
     void onRangeChanged();

@@ -108,6 +108,7 @@ void HeadGrid::paintGrid(QPainter& p, const QSize& size) const {
         const QRect r0 = cellRectIn(size, m_layers, m_heads, l, 0);
         p.drawText(QRect(0, r0.top(), kLabelW - 4, r0.height()), Qt::AlignRight | Qt::AlignVCenter,
                    QStringLiteral("%1%2").arg(m_prefix).arg(l));
+        QRect empty;  // cells of this row without an image: the row note is written once across
         for (int h = 0; h < m_heads; ++h) {
             const QRect r = cellRectIn(size, m_layers, m_heads, l, h);
             const size_t idx = static_cast<size_t>(l * m_heads + h);
@@ -115,16 +116,21 @@ void HeadGrid::paintGrid(QPainter& p, const QSize& size) const {
                 p.drawImage(r, m_images[idx]);
             } else {
                 p.fillRect(r, QColor(240, 240, 240));
-                p.setPen(Qt::gray);
-                const QString note = l < m_rowNotes.size() ? m_rowNotes[l] : tr("n/a");
-                p.drawText(r, Qt::AlignCenter | Qt::TextWordWrap, note);
-                p.setPen(palette().windowText().color());
+                empty = empty.united(r);
             }
             if (idx < m_scores.size() && !std::isnan(m_scores[idx])) {
                 const double s = std::clamp(m_scores[idx], 0.0, 1.0);
                 p.setPen(QPen(QColor(255, 140, 0), 1.0 + 3.0 * s));
                 p.drawRect(r.adjusted(1, 1, -1, -1));
+                p.setPen(palette().windowText().color());
             }
+        }
+        if (!empty.isNull()) {
+            const QString note = l < m_rowNotes.size() ? m_rowNotes[l] : tr("n/a");
+            p.setPen(QColor(110, 110, 110));  // readable on the light cell fill in both palettes
+            p.drawText(empty, Qt::AlignCenter,
+                       p.fontMetrics().elidedText(note, Qt::ElideRight, empty.width() - 4));
+            p.setPen(palette().windowText().color());
         }
     }
     if (m_layers > 0 && m_heads > 0) {

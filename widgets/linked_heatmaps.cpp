@@ -7,6 +7,8 @@
 #include <QVBoxLayout>
 #include <cmath>
 
+#include "widgets/token_text.h"
+
 namespace dxl::widgets {
 
 LinkedHeatmaps::LinkedHeatmaps(QWidget* parent) : QWidget(parent) {
@@ -108,9 +110,9 @@ QString LinkedHeatmaps::combinedTooltip(int row, int col) const {
     const HeatmapData& s = m_panes[1]->matrix();
     const TokenList& tok = m_panes[0]->rowTokens();
     QString text = QStringLiteral("query %1 (%2)\nkey %3 (%4)\n")
-                       .arg(QString::fromStdString(tok.label(row)))
+                       .arg(visibleTokenText(tok.label(row)))
                        .arg(row)
-                       .arg(QString::fromStdString(tok.label(col)))
+                       .arg(visibleTokenText(tok.label(col)))
                        .arg(col);
     if (t.empty() || row >= t.rows || col >= t.cols) return text;
     if (t.masked(row, col)) return text + tr("masked (causal: key after query)");

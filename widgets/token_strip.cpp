@@ -5,16 +5,14 @@
 #include <QPainter>
 #include <cmath>
 
+#include "widgets/token_text.h"
+
 namespace dxl::widgets {
 
 namespace {
 // Token text for a chip with whitespace made visible (a space token must not be an empty chip).
 QString chipText(const TokenList& tokens, int i) {
-    QString text = QString::fromStdString(tokens.label(i));
-    text.replace(QLatin1Char('\n'), QStringLiteral("\\n"));
-    text.replace(QLatin1Char('\t'), QStringLiteral("\\t"));
-    text.replace(QLatin1Char(' '), QChar(0x2423));
-    return text;
+    return visibleTokenText(tokens.label(i));
 }
 }  // namespace
 
@@ -69,7 +67,7 @@ QString TokenStrip::figureCsv() const {
         out += QStringLiteral("%1,%2,\"%3\",%4\n")
                    .arg(t)
                    .arg(t < m_tokens.size() ? m_tokens.ids[i] : -1)
-                   .arg(QString::fromStdString(m_tokens.label(t)))
+                   .arg(visibleTokenText(m_tokens.label(t)))
                    .arg(m_values[i], 0, 'g', 8);
     }
     return out;

@@ -19,6 +19,7 @@
 
 #include "widgets/linked_heatmaps.h"
 #include "widgets/token_strip.h"
+#include "widgets/token_text.h"
 
 namespace dxl::studio {
 
@@ -93,9 +94,12 @@ AttentionPage::AttentionPage(QWidget* parent) : QWidget(parent) {
     leftLayout->addWidget(m_linked, 1);
     m_predictions = new QTableWidget(5, 4, split);
     m_predictions->setHorizontalHeaderLabels({tr("teacher"), tr("p"), tr("student"), tr("p")});
-    m_predictions->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    // Token columns share the spare width; probability columns fit their numbers.
+    m_predictions->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+    for (int c : {1, 3})
+        m_predictions->horizontalHeader()->setSectionResizeMode(c, QHeaderView::ResizeToContents);
     m_predictions->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    m_predictions->setMinimumWidth(220);
+    m_predictions->setMinimumWidth(260);
     split->addWidget(left);
     split->addWidget(m_predictions);
     split->setStretchFactor(0, 5);
@@ -231,7 +235,7 @@ void AttentionPage::updatePredictions() {
         for (int k = 0; k < static_cast<int>(p.size()) && k < 5; ++k) {
             m_predictions->setItem(
                 k, col,
-                new QTableWidgetItem(QString::fromStdString(p[static_cast<size_t>(k)].label)));
+                new QTableWidgetItem(widgets::visibleTokenText(p[static_cast<size_t>(k)].label)));
             const auto prob = static_cast<double>(p[static_cast<size_t>(k)].probability);
             // NaN: a top-K capture written without its log-normaliser (rank only).
             m_predictions->setItem(

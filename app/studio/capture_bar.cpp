@@ -16,6 +16,9 @@ CaptureBar::CaptureBar(QWidget* parent) : QWidget(parent) {
     row->setContentsMargins(6, 2, 6, 2);
     m_file = new QLabel(this);
     m_file->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_file->setWordWrap(true);  // a long description must not widen the window past the docks
+    m_file->setMinimumWidth(120);
+    m_file->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
     m_sample = new QSpinBox(this);
     m_sample->setObjectName(QStringLiteral("captureSample"));
     m_sample->setKeyboardTracking(false);

@@ -13,6 +13,7 @@
 
 #include "widgets/attention_heatmap.h"
 #include "widgets/line_plot.h"
+#include "widgets/token_text.h"
 
 namespace dxl::studio {
 
@@ -61,7 +62,7 @@ StatePage::StatePage(QWidget* parent) : QWidget(parent) {
             &StatePage::requestChanged);
     connect(m_scrubber, &QSlider::valueChanged, this, [this](int t) {
         m_tokenLabel->setText(
-            QStringLiteral("%1 (%2)").arg(QString::fromStdString(m_tokens.label(t))).arg(t));
+            QStringLiteral("%1 (%2)").arg(widgets::visibleTokenText(m_tokens.label(t))).arg(t));
         emit requestChanged();
     });
 }
@@ -83,7 +84,7 @@ void StatePage::setTokens(const TokenList& tokens) {
     m_scrubber->setRange(0, std::max(0, tokens.size() - 1));
     const int t = m_scrubber->value();
     m_tokenLabel->setText(
-        QStringLiteral("%1 (%2)").arg(QString::fromStdString(m_tokens.label(t))).arg(t));
+        QStringLiteral("%1 (%2)").arg(widgets::visibleTokenText(m_tokens.label(t))).arg(t));
 }
 
 void StatePage::setT(int t) {
@@ -98,7 +99,7 @@ void StatePage::setState(const StateResult& state) {
                             .arg(state.block)
                             .arg(state.head)
                             .arg(state.t)
-                            .arg(QString::fromStdString(m_tokens.label(state.t))));
+                            .arg(widgets::visibleTokenText(m_tokens.label(state.t))));
         m_map->setMatrix(state.c, dims, dims);
         m_norms->setSeries(state.norms);
         m_norms->setCursor(state.t);

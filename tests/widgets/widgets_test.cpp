@@ -17,6 +17,7 @@
 #include "widgets/heatmap_lod.h"
 #include "widgets/linked_heatmaps.h"
 #include "widgets/loss_plot.h"
+#include "widgets/token_text.h"
 
 using namespace dxl;
 using namespace dxl::widgets;
@@ -120,6 +121,41 @@ TEST(AttentionHeatmap, TooltipMaskRankAndLabels) {
     view.refreshNow();
     EXPECT_TRUE(std::isnan(view.colorMapItem()->data()->data(5.0, 2.0)));  // key 5 > query 2
     EXPECT_FLOAT_EQ(static_cast<float>(view.colorMapItem()->data()->data(2.0, 5.0)), d.at(5, 2));
+}
+
+// A title spans the whole pane (not just the map's column) and each line is elided rather than
+// clipped when the pane is narrow; a wide pane shows it whole.
+TEST(AttentionHeatmap, TitleSpansThePaneAndElidesWhenNarrow) {
+    qtApp();
+    AttentionHeatmap view;
+    view.resize(200, 300);
+    view.show();
+    ASSERT_TRUE(QTest::qWaitForWindowExposed(&view));
+    const QString title = QStringLiteral("Student B1 H2 implicit attention\n|A| row-normalised");
+    view.setTitle(title);
+    view.setMatrix(causalAttention(8, 3), idTokens(8), idTokens(8));
+    view.refreshNow();
+    view.plot()->replot();
+    EXPECT_GE(view.titleRect().width(), view.width() - 2);
+    const QStringList lines = view.shownTitle().split(QLatin1Char('\n'));
+    ASSERT_EQ(lines.size(), 2);
+    EXPECT_TRUE(lines[0].endsWith(QChar(0x2026))) << lines[0].toStdString();
+    QFont f = view.font();
+    f.setPointSize(10);
+    f.setBold(true);
+    for (const QString& line : lines)
+        EXPECT_LE(QFontMetrics(f).horizontalAdvance(line), view.width()) << line.toStdString();
+    view.resize(900, 600);
+    QTest::qWait(10);
+    EXPECT_EQ(view.shownTitle(), title);
+    EXPECT_EQ(view.title(), title);  // exports and provenance keep the full title
+}
+
+TEST(TokenText, WhitespaceAndControlBytesAreVisible) {
+    EXPECT_EQ(visibleTokenText(" "), QString(QChar(0x2423)));
+    EXPECT_EQ(visibleTokenText("a\nb\t"), QStringLiteral("a\\nb\\t"));
+    EXPECT_EQ(visibleTokenText(std::string("\x01\x7f", 2)), QStringLiteral("\\x01\\x7f"));
+    EXPECT_EQ(visibleTokenText("caf\xc3\xa9"), QStringLiteral("caf\u00e9"));
 }
 
 TEST(AttentionHeatmap, LabelsThinnedToWhatFits) {
