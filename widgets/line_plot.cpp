@@ -3,6 +3,7 @@
 
 #include <QJsonArray>
 #include <QVBoxLayout>
+#include <algorithm>
 #include <cmath>
 
 namespace dxl::widgets {
@@ -80,6 +81,39 @@ QPen LinePlot::seriesPen(size_t index, double width) const {
     return QPen(seriesColor(st.colour), width, st.pen);
 }
 
+namespace {
+
+// Log ticks that stay readable over less than ~1.6 decades, where QCPAxisTickerLog falls back
+// to linear steps (0.5, 1, ..., 3.5 crowd together at the top of a log axis): the densest of
+// 1-1.5-2-3-5-7, 1-2-5, 1-3 or powers of ten per decade that fits the tick budget.
+class NiceLogTicker : public QCPAxisTickerLog {
+  protected:
+    QVector<double> createTickVector(double tickStep, const QCPRange& range) override {
+        if (range.lower <= 0 || range.upper <= 0 || range.upper / range.lower > 40.0)
+            return QCPAxisTickerLog::createTickVector(tickStep, range);
+        static const std::vector<double> kDense = {1, 1.5, 2, 3, 5, 7}, k125 = {1, 2, 5},
+                                         k13 = {1, 3}, k1 = {1};
+        for (const std::vector<double>* mantissas : {&kDense, &k125, &k13, &k1}) {
+            QVector<double> ticks;
+            for (int e = static_cast<int>(std::floor(std::log10(range.lower))) - 1;
+                 e <= static_cast<int>(std::ceil(std::log10(range.upper))); ++e) {
+                for (double m : *mantissas) {
+                    const double v = m * std::pow(10.0, e);
+                    if (v >= range.lower * (1 - 1e-9) && v <= range.upper * (1 + 1e-9)) ticks << v;
+                }
+            }
+            // Sparser sets until they fit the tick budget; always at least two ticks.
+            if (ticks.size() <= tickCount() + 1 || mantissas == &k1) {
+                if (ticks.size() >= 2) return ticks;
+                return QCPAxisTickerLog::createTickVector(tickStep, range);
+            }
+        }
+        return QCPAxisTickerLog::createTickVector(tickStep, range);
+    }
+};
+
+}  // namespace
+
 LinePlot::LinePlot(QWidget* parent) : QWidget(parent) {
     auto* layout = new QVBoxLayout(this);
     layout->setContentsMargins(0, 0, 0, 0);
@@ -109,6 +143,20 @@ LinePlot::LinePlot(QWidget* parent) : QWidget(parent) {
     m_cursor = new QCPItemStraightLine(m_plot);
     m_cursor->setPen(QPen(QColor(200, 0, 0), 1, Qt::DashLine));
     m_cursor->setVisible(false);
+    connect(m_plot, &QCustomPlot::afterLayout, this, &LinePlot::fitTickCounts);
+}
+
+void LinePlot::fitTickCounts() {
+    // ~30 px per label keeps 7.5-9 pt tick labels apart on a plot squeezed into a dock.
+    const int n = std::clamp(m_plot->axisRect()->rect().height() / 30, 2, m_maxYTicks);
+    bool changed = false;
+    for (QCPAxis* axis : {m_plot->yAxis, m_plot->yAxis2}) {
+        if (axis->ticker()->tickCount() != n) {
+            axis->ticker()->setTickCount(n);
+            changed = true;
+        }
+    }
+    if (changed) m_plot->replot(QCustomPlot::rpQueuedReplot);  // ticks are set up before layout
 }
 
 void LinePlot::setSeries(const std::vector<Series>& series) {
@@ -158,7 +206,7 @@ void LinePlot::setLogY(bool logY) {
     m_logY = logY;
     m_plot->yAxis->setScaleType(logY ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
     if (logY) {
-        m_plot->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>::create());
+        m_plot->yAxis->setTicker(QSharedPointer<NiceLogTicker>::create());
     } else {
         m_plot->yAxis->setTicker(QSharedPointer<QCPAxisTicker>::create());
     }

@@ -55,6 +55,8 @@ class LinePlot : public QWidget, public ExportableFigure {
     void setLogY(bool logY);
     bool logY() const { return m_logY; }
     void setCursor(double x);  // vertical marker (e.g. the scrubbed token); NaN hides it
+    // At most this many y ticks; fewer on a short plot so tick labels never overlap.
+    void setMaxYTicks(int n) { m_maxYTicks = n; }
     QCustomPlot* plot() const { return m_plot; }
     void setName(const QString& name) { m_name = name; }
 
@@ -65,6 +67,7 @@ class LinePlot : public QWidget, public ExportableFigure {
     QJsonObject figureJson() const override;
 
   protected:
+    void fitTickCounts();  // after each layout: y tick counts for the axis rect's height
     QCustomPlot* m_plot = nullptr;
     QCPTextElement* m_title = nullptr;
     QCPItemStraightLine* m_cursor = nullptr;
@@ -72,6 +75,7 @@ class LinePlot : public QWidget, public ExportableFigure {
     std::vector<SeriesStyle> m_styles;
     bool m_logY = false;
     int m_rightFrom = -1;
+    int m_maxYTicks = 5;
     QString m_name = QStringLiteral("line_plot");
 };
 

@@ -21,7 +21,7 @@ TokenStrip::TokenStrip(QWidget* parent) : LinePlot(parent) {
     m_plot->legend->setVisible(false);
     m_plot->plotLayout()->take(m_plot->legend);  // one series: no legend row
     m_plot->plotLayout()->simplify();
-    m_plot->yAxis->ticker()->setTickCount(3);  // a short strip: few, readable y labels
+    setMaxYTicks(3);  // a short strip: few, readable y labels
     m_bars = new QCPBars(m_plot->xAxis, m_plot->yAxis);
     m_bars->setWidth(0.8);
     m_bars->setPen(Qt::NoPen);

@@ -367,6 +367,35 @@ TEST(LinePlot, SeriesStylesSetColourDashAndMarkers) {
     EXPECT_EQ(plot.plot()->graph(1)->scatterStyle().shape(), QCPScatterStyle::ssNone);
 }
 
+// A log axis over less than a decade and a half gets 1-2-5 ticks, not QCP's linear fallback
+// that crowds 2.5, 3 and 3.5 at the top; a short plot gets fewer y ticks than a tall one.
+TEST(LinePlot, LogTicksOverANarrowRangeAndTickCountForHeight) {
+    qtApp();
+    LinePlot plot;
+    plot.resize(400, 400);
+    plot.show();
+    ASSERT_TRUE(QTest::qWaitForWindowExposed(&plot));
+    plot.setLogY(true);
+    plot.setSeries({Series{"loss", {0, 1, 2, 3}, {3.4, 1.9, 0.6, 0.25}}});
+    plot.plot()->yAxis->setRange(0.22, 3.6);
+    plot.plot()->replot();
+    plot.plot()->replot();  // the second replot uses the tick count fitted after the first layout
+    const QVector<double> ticks = plot.plot()->yAxis->tickVector();
+    ASSERT_GE(ticks.size(), 2);
+    for (double t : ticks) {
+        const double m = t / std::pow(10.0, std::floor(std::log10(t) + 1e-9));
+        EXPECT_TRUE(std::abs(m - 1) < 1e-6 || std::abs(m - 2) < 1e-6 || std::abs(m - 5) < 1e-6)
+            << t;
+    }
+    for (int i = 1; i < ticks.size(); ++i)
+        EXPECT_GE(ticks[i] / ticks[i - 1], 2.0 - 1e-9);  // evenly spread on the log scale
+    const int tall = plot.plot()->yAxis->ticker()->tickCount();
+    plot.resize(400, 150);
+    plot.plot()->replot();
+    EXPECT_LT(plot.plot()->yAxis->ticker()->tickCount(), tall);
+    EXPECT_GE(plot.plot()->yAxis->ticker()->tickCount(), 2);
+}
+
 TEST(LossPlot, DecimationKeepsExtremesAndPlotIsLog) {
     qtApp();
     Series s;
