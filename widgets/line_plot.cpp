@@ -1,4 +1,4 @@
-// LinePlot and the EMA / decimation helpers.
+// LinePlot: series, styles, y autoscale, decimation badge, export.
 #include "widgets/line_plot.h"
 
 #include <QJsonArray>
@@ -7,51 +7,6 @@
 #include <cmath>
 
 namespace dxl::widgets {
-
-std::vector<double> debiasedEma(const std::vector<double>& values, double beta) {
-    std::vector<double> out(values.size(), std::nan(""));
-    double s = 0.0;
-    int n = 0;
-    double last = std::nan("");
-    for (size_t t = 0; t < values.size(); ++t) {
-        if (std::isfinite(values[t])) {
-            s = beta * s + (1.0 - beta) * values[t];
-            ++n;
-            last = s / (1.0 - std::pow(beta, n));
-        }
-        out[t] = last;
-    }
-    return out;
-}
-
-Series decimateMinMax(const Series& in, int buckets) {
-    const size_t n = in.keys.size();
-    if (buckets <= 0 || n <= static_cast<size_t>(2 * buckets)) return in;
-    Series out;
-    out.name = in.name;
-    const double k0 = in.keys.front(), k1 = in.keys.back();
-    const double width = (k1 - k0) / buckets;
-    size_t i = 0;
-    for (int b = 0; b < buckets && i < n; ++b) {
-        const double end = (b == buckets - 1) ? k1 : k0 + (b + 1) * width;
-        size_t lo = i, hi = i;
-        size_t j = i;
-        for (; j < n && (in.keys[j] <= end || b == buckets - 1); ++j) {
-            if (in.values[j] < in.values[lo]) lo = j;
-            if (in.values[j] > in.values[hi]) hi = j;
-        }
-        if (j == i) continue;
-        const size_t first = std::min(lo, hi), second = std::max(lo, hi);
-        out.keys.push_back(in.keys[first]);
-        out.values.push_back(in.values[first]);
-        if (second != first) {
-            out.keys.push_back(in.keys[second]);
-            out.values.push_back(in.values[second]);
-        }
-        i = j;
-    }
-    return out;
-}
 
 void padLogAxis(QCPAxis* axis) {
     QCPRange r = axis->range();
@@ -143,6 +98,19 @@ LinePlot::LinePlot(QWidget* parent) : QWidget(parent) {
     m_cursor = new QCPItemStraightLine(m_plot);
     m_cursor->setPen(QPen(QColor(200, 0, 0), 1, Qt::DashLine));
     m_cursor->setVisible(false);
+    // Decimation badge, top-right inside the axis rect (where falling curves leave room); a
+    // translucent background keeps it readable over a line.
+    m_badge = new QCPItemText(m_plot);
+    m_badge->position->setType(QCPItemPosition::ptAxisRectRatio);
+    m_badge->position->setAxisRect(m_plot->axisRect());
+    m_badge->position->setCoords(1.0, 0.0);
+    m_badge->setPositionAlignment(Qt::AlignRight | Qt::AlignTop);
+    m_badge->setPadding(QMargins(3, 1, 3, 1));
+    m_badge->setFont(QFont(font().family(), 7));
+    m_badge->setColor(QColor(90, 90, 90));
+    m_badge->setBrush(QColor(255, 255, 255, 210));
+    m_badge->setSelectable(false);
+    m_badge->setVisible(false);
     connect(m_plot, &QCustomPlot::afterLayout, this, &LinePlot::fitTickCounts);
 }
 
@@ -163,8 +131,11 @@ void LinePlot::setSeries(const std::vector<Series>& series) {
     m_series = series;
     m_plot->clearGraphs();
     const int buckets = std::max(64, m_plot->axisRect()->width());
+    size_t points = 0, drawn = 0;
     for (size_t i = 0; i < series.size(); ++i) {
         const Series d = decimateMinMax(series[i], buckets);
+        points += series[i].keys.size();
+        drawn += d.keys.size();
         const bool right = m_rightFrom >= 0 && static_cast<int>(i) >= m_rightFrom;
         QCPGraph* g = m_plot->addGraph(m_plot->xAxis, right ? m_plot->yAxis2 : m_plot->yAxis);
         g->setName(QString::fromStdString(series[i].name));
@@ -175,16 +146,66 @@ void LinePlot::setSeries(const std::vector<Series>& series) {
                    QVector<double>(d.values.begin(), d.values.end()), true);
     }
     m_plot->yAxis2->setVisible(m_rightFrom >= 0 && static_cast<int>(series.size()) > m_rightFrom);
-    m_plot->rescaleAxes();
-    // 5 % headroom so lines at the extremes are not cut by the axis rectangle.
-    for (QCPAxis* axis : {m_plot->yAxis, m_plot->yAxis2}) {
-        if (m_logY && axis == m_plot->yAxis) continue;
-        const QCPRange r = axis->range();
-        const double pad = r.size() > 0 ? 0.05 * r.size() : 0.5;
-        axis->setRange(r.lower - pad, r.upper + pad);
-    }
-    if (m_logY) padLogAxis(m_plot->yAxis);
+    setDecimation(points, drawn);
+    fitYRanges();
     m_plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void LinePlot::setYScale(const YScaleOptions& options) {
+    m_yScale = options;
+    if (m_plot->graphCount() > 0) fitYRanges();
+    m_plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void LinePlot::fitYRanges() {
+    m_plot->rescaleAxes();
+    for (QCPAxis* axis : {m_plot->yAxis, m_plot->yAxis2}) {
+        const bool log = axis->scaleType() == QCPAxis::stLogarithmic;
+        bool robust = false;
+        if (m_yScale.ignoreOutliers) {
+            std::vector<const std::vector<double>*> values;
+            for (size_t i = 0; i < m_series.size(); ++i) {
+                const bool right = m_rightFrom >= 0 && static_cast<int>(i) >= m_rightFrom;
+                if (right == (axis == m_plot->yAxis2)) values.push_back(&m_series[i].values);
+            }
+            const ValueRange r = percentileRange(values, 0.01, 0.99, log);
+            if (r.valid) {
+                axis->setRange(r.lower, r.upper);
+                robust = true;
+            }
+        }
+        const QCPRange r = axis->range();
+        if (log) {
+            if (!robust) {
+                padLogAxis(axis);
+                continue;
+            }
+            // A small margin (5 % of the decades shown, at least 0.02 decade): the percentile
+            // bounds are already inside the data, so the wide padLogAxis headroom would waste it.
+            const double f = std::pow(10.0, std::max(0.05 * std::log10(r.upper / r.lower), 0.02));
+            axis->setRange(r.lower / f, r.upper * f);
+            continue;
+        }
+        // 5 % headroom so lines at the extremes are not cut by the axis rectangle; from zero,
+        // the span includes 0 and only the top gets headroom.
+        const bool zero = m_yScale.fromZero && r.lower >= 0;
+        const double lower = zero ? 0.0 : r.lower;
+        const double span = r.upper - lower;
+        const double pad = span > 0 ? 0.05 * span : 0.5;
+        axis->setRange(zero ? 0.0 : lower - pad, r.upper + pad);
+    }
+}
+
+void LinePlot::setDecimation(size_t points, size_t drawn) {
+    m_points = points;
+    m_drawn = drawn;
+    m_badge->setText(decimationText());
+    m_badge->setVisible(!m_badge->text().isEmpty());
+}
+
+QString LinePlot::decimationText() const {
+    if (m_drawn >= m_points) return QString();
+    return tr("decimated: %1 \u2192 %2 points (min/max kept)").arg(m_points).arg(m_drawn);
 }
 
 void LinePlot::setTitle(const QString& title) {
@@ -256,6 +277,27 @@ QJsonObject LinePlot::figureJson() const {
         arr.append(so);
     }
     o.insert(QStringLiteral("series"), arr);
+    // What the drawing did to the data (the values above are always full resolution).
+    const QJsonObject view = figureProvenance();
+    for (auto it = view.begin(); it != view.end(); ++it)
+        o.insert(it.key(), it.value());
+    return o;
+}
+
+QJsonObject LinePlot::figureProvenance() const {
+    QJsonObject scale;
+    scale.insert(QStringLiteral("ignore_outliers"), m_yScale.ignoreOutliers);
+    if (m_yScale.ignoreOutliers) scale.insert(QStringLiteral("percentiles"), QJsonArray{1, 99});
+    scale.insert(QStringLiteral("y_from_zero"), m_yScale.fromZero);
+    QJsonObject dec;
+    dec.insert(QStringLiteral("decimated"), m_drawn < m_points);
+    dec.insert(QStringLiteral("points"), static_cast<qint64>(m_points));
+    dec.insert(QStringLiteral("drawn"), static_cast<qint64>(m_drawn));
+    dec.insert(QStringLiteral("method"), QStringLiteral("min/max per pixel column; data exported "
+                                                        "at full resolution"));
+    QJsonObject o;
+    o.insert(QStringLiteral("y_autoscale"), scale);
+    o.insert(QStringLiteral("decimation"), dec);
     return o;
 }
 

@@ -1,6 +1,7 @@
 // Line plots for traces over tokens or steps: LinePlot (several named series, optional log y,
 // a vertical cursor linked to a time scrubber, min/max decimation to the pixel width before
-// drawing) plus the pure helpers debiasedEma() and decimateMinMax() that LossPlot also uses.
+// drawing with a badge that says so, percentile autoscale). The pure curve math
+// (debiasedEma(), decimateMinMax(), ...) lives in curve_math.h.
 #pragma once
 
 #include "widgets/qcp.h"
@@ -9,18 +10,10 @@
 #include <vector>
 
 #include "core/base/value_types.h"
+#include "widgets/curve_math.h"
 #include "widgets/figure_export.h"
 
 namespace dxl::widgets {
-
-// TensorBoard-style debiased EMA: s_t = beta s_{t-1} + (1 - beta) x_t, s_0 = 0, reported as
-// s_t / (1 - beta^t) (t counted from 1). NaN inputs are skipped (the output repeats the last
-// value).
-std::vector<double> debiasedEma(const std::vector<double>& values, double beta);
-
-// Min/max-preserving decimation into `buckets` equal key intervals: each bucket keeps its min
-// and max points in key order, so spikes survive. Returns the input when it is already small.
-Series decimateMinMax(const Series& in, int buckets);
 
 // Pads a log axis range multiplicatively (and clamps a non-positive lower bound).
 void padLogAxis(QCPAxis* axis);
@@ -34,6 +27,14 @@ struct SeriesStyle {
     int colour = -1;
     Qt::PenStyle pen = Qt::SolidLine;
     bool markers = false;
+};
+
+// How the y axes fit the data (ANCHORS_TOOLS row 39). ignoreOutliers: the [1st, 99th]
+// percentile of the finite data (positive data on log axes) plus a small margin, so one spike
+// does not flatten the curve. fromZero: linear axes of non-negative data start at 0.
+struct YScaleOptions {
+    bool ignoreOutliers = false;
+    bool fromZero = false;
 };
 
 class LinePlot : public QWidget, public ExportableFigure {
@@ -57,6 +58,11 @@ class LinePlot : public QWidget, public ExportableFigure {
     void setCursor(double x);  // vertical marker (e.g. the scrubbed token); NaN hides it
     // At most this many y ticks; fewer on a short plot so tick labels never overlap.
     void setMaxYTicks(int n) { m_maxYTicks = n; }
+    void setYScale(const YScaleOptions& options);  // refits the y axes now
+    YScaleOptions yScale() const { return m_yScale; }
+    // The decimation badge's text ("decimated: 120000 → 4000 points (min/max kept)"); empty
+    // when every shown series is drawn at full resolution.
+    QString decimationText() const;
     QCustomPlot* plot() const { return m_plot; }
     void setName(const QString& name) { m_name = name; }
 
@@ -65,9 +71,18 @@ class LinePlot : public QWidget, public ExportableFigure {
     void renderFigure(QCPPainter& painter, const QSize& size) override;
     QString figureCsv() const override;
     QJsonObject figureJson() const override;
+    // Autoscale and decimation (and, in LossPlot, smoothing): what the figure shows.
+    QJsonObject figureProvenance() const override;
 
   protected:
     void fitTickCounts();  // after each layout: y tick counts for the axis rect's height
+    // Rescales x to the data and y per YScaleOptions (over m_series, full resolution).
+    void fitYRanges();
+    // Shows the badge when drawn < points (totals over the shown data series).
+    void setDecimation(size_t points, size_t drawn);
+    QCPItemText* m_badge = nullptr;
+    size_t m_points = 0, m_drawn = 0;
+    YScaleOptions m_yScale;
     QCustomPlot* m_plot = nullptr;
     QCPTextElement* m_title = nullptr;
     QCPItemStraightLine* m_cursor = nullptr;

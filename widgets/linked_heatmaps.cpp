@@ -40,7 +40,7 @@ LinkedHeatmaps::LinkedHeatmaps(QWidget* parent) : QWidget(parent) {
 
 void LinkedHeatmaps::setMaps(HeatmapData teacher, HeatmapData student, const TokenList& tokens,
                              const QString& teacherTitle, const QString& studentTitle,
-                             const QString& normalisation) {
+                             const QString& normalisation, const QString& filter) {
     HeatmapData diff(teacher.rows, teacher.cols);
     diff.causal = teacher.causal || student.causal;
     diff.signedValues = true;
@@ -52,10 +52,13 @@ void LinkedHeatmaps::setMaps(HeatmapData teacher, HeatmapData student, const Tok
         std::fill(diff.values.begin(), diff.values.end(), std::numeric_limits<float>::quiet_NaN());
     }
     m_normalisation = normalisation;
-    m_normLabel->setText(tr("Student normalisation: %1").arg(normalisation));
-    m_panes[0]->setTitle(teacherTitle);
-    m_panes[1]->setTitle(studentTitle + QStringLiteral("\n") + normalisation);
-    m_panes[2]->setTitle(tr("Difference\nstudent \u2212 teacher"));
+    m_filter = filter;
+    // Own line: a narrow pane would elide it after the title's second line.
+    const QString suffix = filter.isEmpty() ? QString() : QStringLiteral("\n") + filter;
+    m_normLabel->setText(headerText());
+    m_panes[0]->setTitle(teacherTitle + suffix);
+    m_panes[1]->setTitle(studentTitle + QStringLiteral("\n") + normalisation + suffix);
+    m_panes[2]->setTitle(tr("Difference\nstudent \u2212 teacher") + suffix);
     m_panes[0]->setMatrix(std::move(teacher), tokens, tokens);
     m_panes[1]->setMatrix(std::move(student), tokens, tokens);
     m_panes[2]->setMatrix(std::move(diff), tokens, tokens);
@@ -69,6 +72,12 @@ void LinkedHeatmaps::clear() {
 
 QString LinkedHeatmaps::normalisationText() const {
     return m_normLabel->text();
+}
+
+QString LinkedHeatmaps::headerText() const {
+    QString t = tr("Student normalisation: %1").arg(m_normalisation);
+    if (!m_filter.isEmpty()) t += tr("  \u00b7  display filter (both maps): %1").arg(m_filter);
+    return t;
 }
 
 void LinkedHeatmaps::setSharedColorRange(bool shared) {
@@ -126,7 +135,9 @@ QString LinkedHeatmaps::combinedTooltip(int row, int col) const {
                     .arg(sv - tv >= 0 ? QStringLiteral("+") : QString())
                     .arg(sv - tv, 0, 'g', 5);
     }
-    return text + tr("student normalisation: %1").arg(m_normalisation);
+    text += tr("student normalisation: %1").arg(m_normalisation);
+    if (!m_filter.isEmpty()) text += tr("\ndisplay filter: %1").arg(m_filter);
+    return text;
 }
 
 void LinkedHeatmaps::renderFigure(QCPPainter& painter, const QSize& size) {
@@ -138,7 +149,7 @@ void LinkedHeatmaps::renderFigure(QCPPainter& painter, const QSize& size) {
     painter.setFont(f);
     painter.setPen(Qt::black);
     painter.drawText(QRect(8, 0, size.width() - 16, header), Qt::AlignVCenter | Qt::AlignLeft,
-                     tr("Student normalisation: %1").arg(m_normalisation));
+                     headerText());
     painter.restore();
     const int w = size.width() / 3;
     for (int i = 0; i < 3; ++i) {
@@ -148,6 +159,7 @@ void LinkedHeatmaps::renderFigure(QCPPainter& painter, const QSize& size) {
 
 QString LinkedHeatmaps::figureCsv() const {
     QString out;
+    if (!m_filter.isEmpty()) out += QStringLiteral("# display filter: %1\n").arg(m_filter);
     const char* names[3] = {"teacher", "student", "difference"};
     for (int i = 0; i < 3; ++i) {
         out += QStringLiteral("# %1: %2\n")
@@ -161,6 +173,7 @@ QString LinkedHeatmaps::figureCsv() const {
 QJsonObject LinkedHeatmaps::figureJson() const {
     QJsonObject o;
     o.insert(QStringLiteral("normalisation"), m_normalisation);
+    o.insert(QStringLiteral("display_filter"), m_filter);
     o.insert(QStringLiteral("teacher"), m_panes[0]->figureJson());
     o.insert(QStringLiteral("student"), m_panes[1]->figureJson());
     o.insert(QStringLiteral("difference"), m_panes[2]->figureJson());
@@ -170,6 +183,8 @@ QJsonObject LinkedHeatmaps::figureJson() const {
 QJsonObject LinkedHeatmaps::figureProvenance() const {
     QJsonObject o;
     o.insert(QStringLiteral("student_normalisation"), m_normalisation);
+    o.insert(QStringLiteral("display_filter"),
+             m_filter.isEmpty() ? QStringLiteral("none") : m_filter);
     o.insert(QStringLiteral("shared_color_range"), m_shared);
     o.insert(QStringLiteral("teacher"), m_panes[0]->figureProvenance());
     o.insert(QStringLiteral("student"), m_panes[1]->figureProvenance());

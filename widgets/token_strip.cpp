@@ -1,10 +1,14 @@
 // TokenStrip (bars per token) and TokenChips (tokens as chips).
 #include "widgets/token_strip.h"
 
+#include <QHelpEvent>
 #include <QMouseEvent>
 #include <QPainter>
+#include <QToolTip>
 #include <cmath>
+#include <limits>
 
+#include "widgets/colormaps.h"
 #include "widgets/token_text.h"
 
 namespace dxl::widgets {
@@ -88,6 +92,79 @@ void TokenChips::setSelected(int index) {
     update();
 }
 
+void TokenChips::setHighlight(const std::vector<double>& values, const QString& quantity) {
+    m_values = values;
+    m_quantity = quantity;
+    m_lo = std::numeric_limits<double>::infinity();
+    m_hi = -m_lo;
+    for (double v : values) {
+        if (!std::isfinite(v)) continue;
+        m_lo = std::min(m_lo, v);
+        m_hi = std::max(m_hi, v);
+    }
+    if (m_lo > m_hi) m_lo = m_hi = 0;  // no finite value: every chip stays plain
+    m_signed = m_lo < 0;
+    if (m_signed) {  // centre 0 so its colour means "nothing"
+        m_hi = std::max(-m_lo, m_hi);
+        m_lo = -m_hi;
+    }
+    update();
+}
+
+QColor TokenChips::valueColor(double v) const {
+    static QCPColorGradient viridis = makeGradient(Colormap::Viridis);  // color() is non-const
+    static QCPColorGradient rdbu = makeGradient(Colormap::RdBu);
+    // A constant quantity (lo == hi) gets the middle colour instead of a division by zero.
+    const QCPRange range = m_hi > m_lo ? QCPRange(m_lo, m_hi) : QCPRange(v - 1, v + 1);
+    return QColor::fromRgba((m_signed ? rdbu : viridis).color(v, range));
+}
+
+QColor TokenChips::chipColor(int index) const {
+    if (index < 0 || index >= static_cast<int>(m_values.size()) ||
+        !std::isfinite(m_values[static_cast<size_t>(index)]))
+        return palette().base().color();
+    return valueColor(m_values[static_cast<size_t>(index)]);
+}
+
+QString TokenChips::chipTooltip(int index) const {
+    if (index < 0 || index >= m_tokens.size()) return {};
+    QString t = tr("token %1: %2").arg(index).arg(chipText(m_tokens, index));
+    if (index < static_cast<int>(m_values.size()))
+        t += QStringLiteral("\n%1: %2")
+                 .arg(m_quantity)
+                 .arg(m_values[static_cast<size_t>(index)], 0, 'g', 4);
+    return t;
+}
+
+QString TokenChips::legendHtml() const {
+    if (m_values.empty()) return {};
+    auto swatch = [this](double v) {
+        return QStringLiteral("<span style=\"background-color:%1\">&nbsp;&nbsp;&nbsp;&nbsp;</span>")
+            .arg(valueColor(v).name());
+    };
+    return QStringLiteral("%1 %2 \u2026 %3 %4")
+        .arg(swatch(m_lo))
+        .arg(m_lo, 0, 'g', 3)
+        .arg(swatch(m_hi))
+        .arg(m_hi, 0, 'g', 3);
+}
+
+bool TokenChips::event(QEvent* event) {
+    if (event->type() == QEvent::ToolTip) {
+        auto* help = static_cast<QHelpEvent*>(event);
+        for (int i = 0; i < static_cast<int>(m_rects.size()); ++i) {
+            if (m_rects[static_cast<size_t>(i)].contains(help->pos())) {
+                QToolTip::showText(help->globalPos(), chipTooltip(i), this);
+                return true;
+            }
+        }
+        QToolTip::hideText();
+        event->ignore();
+        return true;
+    }
+    return QWidget::event(event);
+}
+
 void TokenChips::relayout() {
     m_rects.clear();
     const QFontMetrics fm(font());
@@ -116,9 +193,16 @@ void TokenChips::paintEvent(QPaintEvent* event) {
         if (!r.intersects(visible)) continue;
         const bool sel = i == m_selected;
         p.setPen(QPen(sel ? palette().highlight().color() : palette().mid().color(), sel ? 2 : 1));
-        p.setBrush(sel ? palette().highlight().color().lighter(170) : palette().base().color());
+        const bool coloured = i < static_cast<int>(m_values.size()) &&
+                              std::isfinite(m_values[static_cast<size_t>(i)]);
+        const QColor fill = coloured ? chipColor(i)
+                            : sel    ? palette().highlight().color().lighter(170)
+                                     : palette().base().color();
+        p.setBrush(fill);
         p.drawRoundedRect(r, 6, 6);
-        p.setPen(palette().text().color());
+        // Dark text on light fills, light text on dark ones (viridis runs from dark to light).
+        p.setPen(coloured && fill.lightnessF() < 0.5 ? QColor(Qt::white)
+                                                     : palette().text().color());
         p.drawText(r, Qt::AlignCenter, chipText(m_tokens, i));
     }
 }

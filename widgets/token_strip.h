@@ -25,7 +25,9 @@ class TokenStrip : public LinePlot {
     QString m_quantity;
 };
 
-// Tokens as chips in one scrollable row; click selects, the selection is highlighted.
+// Tokens as chips in one scrollable row; click selects, the selection is highlighted. Chips can be
+// coloured by a per-token quantity (viridis over its finite range; RdBu centred on 0 when it has
+// negative values), with the value in each chip's tooltip and a legend for the range.
 class TokenChips : public QWidget {
     Q_OBJECT
   public:
@@ -35,18 +37,33 @@ class TokenChips : public QWidget {
     int selected() const { return m_selected; }
     QSize sizeHint() const override;
 
+    // values: (T) one per token, or empty for plain chips; NaN chips stay plain.
+    void setHighlight(const std::vector<double>& values, const QString& quantity);
+    const std::vector<double>& highlightValues() const { return m_values; }
+    // Fill colour of chip i (the plain base colour when there is no highlight or no value).
+    QColor chipColor(int index) const;
+    QString chipTooltip(int index) const;
+    // "<swatch> lo … <swatch> hi" for a label next to the chips; "" without a highlight.
+    QString legendHtml() const;
+
   signals:
     void tokenClicked(int index);
 
   protected:
+    bool event(QEvent* event) override;
     void paintEvent(QPaintEvent* event) override;
     void mousePressEvent(QMouseEvent* event) override;
 
   private:
     void relayout();
+    QColor valueColor(double v) const;
     TokenList m_tokens;
     std::vector<QRect> m_rects;
     int m_selected = -1;
+    std::vector<double> m_values;  // (T) highlight, empty = none
+    QString m_quantity;
+    double m_lo = 0, m_hi = 0;  // colour range of m_values
+    bool m_signed = false;
 };
 
 }  // namespace dxl::widgets

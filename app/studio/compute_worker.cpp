@@ -17,6 +17,7 @@ ComputeWorker::~ComputeWorker() = default;
 void ComputeWorker::registerTypes() {
     qRegisterMetaType<dxl::studio::ModelsLoaded>();
     qRegisterMetaType<dxl::studio::InspectSummary>();
+    qRegisterMetaType<dxl::studio::MapsRequest>();
     qRegisterMetaType<dxl::studio::MapsResult>();
     qRegisterMetaType<dxl::studio::AlignmentResult>();
     qRegisterMetaType<dxl::studio::StateResult>();
@@ -86,10 +87,8 @@ void ComputeWorker::runInput(const QString& input, int norm) {
     });
 }
 
-void ComputeWorker::requestMaps(int tl, int th, int sb, int sh, int norm, quint64 job) {
-    guarded("computing the attention maps", [&] {
-        emit mapsReady(m_engine->maps(tl, th, sb, sh, static_cast<StudentNorm>(norm)), job);
-    });
+void ComputeWorker::requestMaps(const MapsRequest& request, quint64 job) {
+    guarded("computing the attention maps", [&] { emit mapsReady(m_engine->maps(request), job); });
 }
 
 void ComputeWorker::requestAlignment(const QString& metric, int norm, const LayerMapSpec& map) {

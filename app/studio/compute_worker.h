@@ -26,8 +26,7 @@ class ComputeWorker : public QObject {
     void loadModels(const QString& teacherDir, const QString& studentDir);
     // input: comma/space separated ids, or text when the teacher has a tokenizer.
     void runInput(const QString& input, int norm);
-    void requestMaps(int teacherLayer, int teacherHead, int studentBlock, int studentHead, int norm,
-                     quint64 job);
+    void requestMaps(const dxl::studio::MapsRequest& request, quint64 job);
     void requestAlignment(const QString& metric, int norm, const dxl::studio::LayerMapSpec& map);
     void requestState(int block, int head, int t, const QString& quantity, quint64 job);
     // Opens a capture file and shows its first sample (captureOpened, then inspectReady).
@@ -57,6 +56,7 @@ bool parseTokenIds(const QString& input, std::vector<int64_t>* ids);
 
 Q_DECLARE_METATYPE(dxl::studio::ModelsLoaded)
 Q_DECLARE_METATYPE(dxl::studio::InspectSummary)
+Q_DECLARE_METATYPE(dxl::studio::MapsRequest)
 Q_DECLARE_METATYPE(dxl::studio::MapsResult)
 Q_DECLARE_METATYPE(dxl::studio::AlignmentResult)
 Q_DECLARE_METATYPE(dxl::studio::StateResult)

@@ -1,13 +1,16 @@
 // DistillPlots: RunLogTail series -> LossPlot / LinePlots with per-run colours.
 #include "app/studio/distill_plots.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QSignalBlocker>
 #include <QTabWidget>
 #include <QVBoxLayout>
+#include <algorithm>
 #include <set>
 
 #include "app/studio/run_log_tail.h"
@@ -61,24 +64,49 @@ DistillPlots::DistillPlots(QWidget* parent) : QWidget(parent) {
     m_term->setObjectName(QStringLiteral("lossTerm"));
     m_term->addItem(tr("all terms"), QStringLiteral("all terms"));
     m_term->addItem(QStringLiteral("total"), QStringLiteral("total"));
-    m_beta = new QDoubleSpinBox(this);
-    m_beta->setRange(0.0, 0.999);
-    m_beta->setDecimals(3);
-    m_beta->setSingleStep(0.05);
-    m_beta->setValue(0.8);
-    m_beta->setToolTip(tr("EMA smoothing \u03b2 of the loss curves (0 = off), debiased"));
+    m_smoothing = new QComboBox(this);
+    m_smoothing->setObjectName(QStringLiteral("smoothingMethod"));
+    m_smoothing->addItem(tr("EMA"), static_cast<int>(widgets::Smoothing::Ema));
+    m_smoothing->addItem(tr("Gaussian"), static_cast<int>(widgets::Smoothing::Gaussian));
+    m_smoothing->addItem(tr("running mean"), static_cast<int>(widgets::Smoothing::RunningMean));
+    m_smoothing->setToolTip(
+        tr("How the bold loss curves are smoothed (on the full-resolution data; "
+           "the raw values stay faded underneath)"));
+    m_paramLabel = new QLabel(this);
+    m_param = new QDoubleSpinBox(this);
+    m_param->setObjectName(QStringLiteral("smoothingParam"));
+    m_ignoreOutliers = new QCheckBox(tr("ignore outliers"), this);
+    m_ignoreOutliers->setObjectName(QStringLiteral("ignoreOutliers"));
+    m_ignoreOutliers->setToolTip(
+        tr("Fit every y axis to the 1st-99th percentile of the data, so "
+           "one spike does not flatten the curves"));
+    m_fromZero = new QCheckBox(tr("y from 0"), this);
+    m_fromZero->setObjectName(QStringLiteral("yFromZero"));
+    m_fromZero->setToolTip(tr("Start linear y axes at 0 (log axes are unaffected)"));
+    m_group = new QCheckBox(tr("group runs (mean \u00b1 std)"), this);
+    m_group->setObjectName(QStringLiteral("groupRuns"));
+    m_group->setToolTip(
+        tr("Several runs (e.g. seeds): the selected loss term (total for \"all "
+           "terms\") as the mean of the smoothed runs with a \u00b11 std band"));
     bar->addWidget(new QLabel(tr("Loss terms"), this));
     bar->addWidget(m_term);
-    bar->addWidget(new QLabel(tr("EMA \u03b2"), this));
-    bar->addWidget(m_beta);
+    bar->addSpacing(12);
+    bar->addWidget(new QLabel(tr("smoothing"), this));
+    bar->addWidget(m_smoothing);
+    bar->addWidget(m_paramLabel);
+    bar->addWidget(m_param);
+    bar->addSpacing(12);
+    bar->addWidget(m_ignoreOutliers);
+    bar->addWidget(m_fromZero);
+    bar->addSpacing(12);
+    bar->addWidget(m_group);
     bar->addStretch(1);
     layout->addLayout(bar);
     auto* grid = new QGridLayout();
     grid->setSpacing(4);
     m_loss = new widgets::LossPlot(this);
     m_loss->setName(QStringLiteral("distill_losses"));
-    m_loss->setTitle(tr("Losses (log; faded raw, bold debiased EMA)"));
-    m_loss->setSmoothing(m_beta->value());
+    m_loss->setTitle(tr("Losses (log; faded raw, bold smoothed)"));
     m_schedules =
         makePlot(this, QStringLiteral("distill_schedules"), tr("Schedules"), tr("weight"));
     m_schedules->setRightAxis(4, tr("learning rate"));
@@ -113,10 +141,66 @@ DistillPlots::DistillPlots(QWidget* parent) : QWidget(parent) {
     layout->addWidget(m_pages, 1);
     connect(m_term, qOverload<int>(&QComboBox::currentIndexChanged), this,
             [this] { drawLosses(); });
-    connect(m_beta, qOverload<double>(&QDoubleSpinBox::valueChanged), this, [this](double b) {
-        m_loss->setSmoothing(b);
-        drawLosses();
+    onSmoothingMethodChanged();
+    connect(m_smoothing, qOverload<int>(&QComboBox::currentIndexChanged), this,
+            &DistillPlots::onSmoothingMethodChanged);
+    connect(m_param, qOverload<double>(&QDoubleSpinBox::valueChanged), this, [this](double v) {
+        m_params[m_smoothing->currentIndex()] = v;
+        applySmoothing();
     });
+    // The data are whole, small series: smoothing and refitting them is cheap enough for the GUI
+    // thread (no torch, at most a few 1e5 points).
+    connect(m_ignoreOutliers, &QCheckBox::toggled, this, &DistillPlots::applyYScale);
+    connect(m_fromZero, &QCheckBox::toggled, this, &DistillPlots::applyYScale);
+    connect(m_group, &QCheckBox::toggled, this, [this] { drawLosses(); });
+}
+
+void DistillPlots::onSmoothingMethodChanged() {
+    const int i = std::max(0, m_smoothing->currentIndex());
+    const auto method = static_cast<widgets::Smoothing>(m_smoothing->itemData(i).toInt());
+    const QSignalBlocker block(m_param);  // one replot, after the range and value are set
+    switch (method) {
+        case widgets::Smoothing::Ema:
+            m_paramLabel->setText(tr("EMA \u03b2"));
+            m_param->setRange(0.0, 0.999);
+            m_param->setDecimals(3);
+            m_param->setSingleStep(0.05);
+            m_param->setToolTip(tr("EMA smoothing \u03b2 of the loss curves (0 = off), debiased"));
+            break;
+        case widgets::Smoothing::Gaussian:
+            m_paramLabel->setText(tr("\u03c3 (steps)"));
+            // O(N * 6 sigma) exp() per curve: sigma <= 200 keeps a 1e5-step run well under a
+            // second on the GUI thread.
+            m_param->setRange(0.0, 200.0);
+            m_param->setDecimals(1);
+            m_param->setSingleStep(1.0);
+            m_param->setToolTip(
+                tr("Gaussian kernel width in steps (0 = off); NaN gaps and the "
+                   "ends use the valid samples in reach"));
+            break;
+        case widgets::Smoothing::RunningMean:
+            m_paramLabel->setText(tr("window (steps)"));
+            m_param->setRange(1.0, 100000.0);
+            m_param->setDecimals(0);
+            m_param->setSingleStep(5.0);
+            m_param->setToolTip(tr("Centred running mean over this many steps (1 = off)"));
+            break;
+    }
+    m_param->setValue(m_params[i]);
+    applySmoothing();
+}
+
+void DistillPlots::applySmoothing() {
+    const int i = std::max(0, m_smoothing->currentIndex());
+    m_loss->setSmoothing(static_cast<widgets::Smoothing>(m_smoothing->itemData(i).toInt()),
+                         m_param->value());
+}
+
+void DistillPlots::applyYScale() {
+    const widgets::YScaleOptions o{m_ignoreOutliers->isChecked(), m_fromZero->isChecked()};
+    for (widgets::LinePlot* p : {static_cast<widgets::LinePlot*>(m_loss), m_schedules, m_grad,
+                                 m_speed, m_ppl, m_agree, m_align})
+        p->setYScale(o);
 }
 
 QString DistillPlots::lossTerm() const {
@@ -177,7 +261,9 @@ void DistillPlots::setRuns(const std::vector<RunView>& runs, int current) {
 }
 
 void DistillPlots::drawLosses() {
-    const QString term = lossTerm();
+    const bool group = m_group->isChecked() && m_runs.size() > 1;
+    QString term = lossTerm();
+    if (group && term == QStringLiteral("all terms")) term = QStringLiteral("total");
     const bool many = m_runs.size() > 1;
     std::vector<Series> series;
     std::vector<widgets::SeriesStyle> styles;
@@ -198,7 +284,10 @@ void DistillPlots::drawLosses() {
                 {many ? v.colour : style, many ? kStyles[style % 5] : Qt::SolidLine, false});
         }
     }
+    m_loss->setTitle(group ? tr("Losses (log): %1, runs grouped").arg(term)
+                           : tr("Losses (log; faded raw, bold smoothed)"));
     m_loss->setSeriesStyles(styles);
+    if (m_loss->groupRuns() != group) m_loss->setGroupRuns(group);
     m_loss->setRuns(series);
 }
 

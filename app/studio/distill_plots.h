@@ -5,13 +5,19 @@
 // "eval_alignment") the JS of every Hungarian-matched teacher/student head pair over the
 // evaluations, with their mean. Several runs overlay with
 // one colour per run in every plot; loss terms and teacher/student differ by dash style.
+// The control row picks the loss smoothing (EMA / Gaussian / running mean, one parameter) and
+// the y autoscale of every plot ("ignore outliers", "y from 0"); they go into each figure's
+// provenance and JSON export. "group runs" draws the selected loss term of all runs as a mean
+// line with a +-1 std band.
 #pragma once
 
 #include <QWidget>
 #include <vector>
 
+class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
+class QLabel;
 class QTabWidget;
 
 namespace dxl::widgets {
@@ -47,14 +53,30 @@ class DistillPlots : public QWidget {
     bool hasAlignment() const;
     // "total", "all terms" or one term name.
     QString lossTerm() const;
+    // The smoothing controls: method combo (EMA, Gaussian, running mean) and its parameter.
+    QComboBox* smoothingCombo() const { return m_smoothing; }
+    QDoubleSpinBox* smoothingParam() const { return m_param; }
+    QLabel* smoothingParamLabel() const { return m_paramLabel; }
+    QCheckBox* ignoreOutliersBox() const { return m_ignoreOutliers; }
+    QCheckBox* yFromZeroBox() const { return m_fromZero; }
+    // Several runs of the selected term ("total" when "all terms") as one mean +- std band.
+    QCheckBox* groupRunsBox() const { return m_group; }
 
   private:
+    void onSmoothingMethodChanged();
+    void applySmoothing();
+    void applyYScale();
     void redraw();
     void drawLosses();
     void drawAlignment();
 
     QComboBox* m_term = nullptr;
-    QDoubleSpinBox* m_beta = nullptr;
+    QComboBox* m_smoothing = nullptr;
+    QLabel* m_paramLabel = nullptr;
+    QDoubleSpinBox* m_param = nullptr;
+    QCheckBox *m_ignoreOutliers = nullptr, *m_fromZero = nullptr, *m_group = nullptr;
+    // The parameter per method (EMA beta, sigma, window), kept when switching back and forth.
+    double m_params[3] = {0.8, 5.0, 20.0};
     QTabWidget* m_pages = nullptr;
     widgets::LossPlot* m_loss = nullptr;
     widgets::LinePlot *m_schedules = nullptr, *m_grad = nullptr, *m_speed = nullptr;

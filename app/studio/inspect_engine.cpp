@@ -1,6 +1,7 @@
-// InspectEngine: model loading, capture forward, maps, metrics (core/analysis), alignment with
+// InspectEngine: model loading, capture forward, metrics (core/analysis), alignment with
 // Hungarian matching, and recurrent states (mlstm::states_at). Capture files:
-// inspect_engine_capture.cpp. The studio's torch TUs are these two; neither includes Qt.
+// inspect_engine_capture.cpp; shown maps, filters, rollout: inspect_engine_maps.cpp. The studio's
+// torch TUs are these three; none includes Qt.
 #include <torch/torch.h>
 
 #include "app/studio/inspect_engine.h"
@@ -67,8 +68,6 @@ StudentNorm normFromKey(const std::string& key) {
     return StudentNorm::AbsRow;
 }
 
-namespace {
-
 // (rows, cols) float tensor -> HeatmapData.
 HeatmapData toHeatmap(const torch::Tensor& m2, bool causal, bool signedValues,
                       const std::string& quantity) {
@@ -80,6 +79,8 @@ HeatmapData toHeatmap(const torch::Tensor& m2, bool causal, bool signedValues,
     d.quantity = quantity;
     return d;
 }
+
+namespace {
 
 HeatmapData thumbnail(HeatmapData d, int maxSide = 48) {
     auto p = widgets::HeatmapPyramid::build(d, maxSide);
@@ -285,28 +286,6 @@ InspectSummary InspectEngine::Impl::summarize(const torch::Tensor& lt, const tor
         addMetrics("student", b, a);
     }
     return out;
-}
-
-MapsResult InspectEngine::maps(int tl, int th, int sb, int sh, StudentNorm norm) {
-    Impl& s = *m;
-    DXL_CHECK(!s.teacherAttn.empty(), ValueError,
-              "studio: nothing computed yet; run an input first");
-    DXL_CHECK(tl >= 0 && tl < static_cast<int>(s.teacherAttn.size()), ValueError,
-              "studio: teacher layer ", tl, " out of range [0, ", s.teacherAttn.size(), ")");
-    DXL_CHECK(th >= 0 && th < s.teacherAttn[static_cast<size_t>(tl)].size(0), ValueError,
-              "studio: teacher head ", th, " out of range");
-    torch::Tensor a = s.studentMap(sb, norm);  // (H, T, T)
-    DXL_CHECK(sh >= 0 && sh < a.size(0), ValueError, "studio: student head ", sh, " out of range");
-    MapsResult r;
-    r.teacherLayer = tl;
-    r.teacherHead = th;
-    r.studentBlock = sb;
-    r.studentHead = sh;
-    r.norm = norm;
-    r.teacher =
-        toHeatmap(s.teacherAttn[static_cast<size_t>(tl)][th], true, false, "attention probability");
-    r.student = toHeatmap(a[sh], true, norm == StudentNorm::Raw, normName(norm));
-    return r;
 }
 
 AlignmentResult InspectEngine::alignment(const std::string& metricName, StudentNorm norm,

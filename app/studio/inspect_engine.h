@@ -26,6 +26,9 @@ class InspectEngine {
 
     // Runs both models on tokens and keeps the captures for maps()/alignment()/state().
     InspectSummary run(const std::vector<int64_t>& tokens, StudentNorm norm);
+    // The linked panes' maps: one head each or the rollout (request.mode), display filter applied
+    // (inspect_engine_maps.cpp), plus the attention each token receives in them.
+    MapsResult maps(const MapsRequest& request);
     MapsResult maps(int teacherLayer, int teacherHead, int studentBlock, int studentHead,
                     StudentNorm norm);
     // Teacher heads x student heads of the mLSTM blocks; cells outside `map` stay NaN and are

@@ -18,6 +18,10 @@
 
 namespace dxl::studio {
 
+// (rows, cols) float tensor -> HeatmapData (inspect_engine.cpp).
+HeatmapData toHeatmap(const torch::Tensor& m2, bool causal, bool signedValues,
+                      const std::string& quantity);
+
 struct InspectEngine::Impl {
     std::unique_ptr<models::LanguageModel> teacher, student;
     std::unique_ptr<io::Tokenizer> tokenizer;

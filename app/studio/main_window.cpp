@@ -32,6 +32,7 @@
 #include "app/studio/studio_app.h"
 #include "dxl/config.h"
 #include "widgets/alignment_matrix.h"
+#include "widgets/attention_lines.h"
 #include "widgets/head_grid.h"
 #include "widgets/line_plot.h"
 #include "widgets/linked_heatmaps.h"
@@ -439,8 +440,15 @@ void MainWindow::onInspectReady(const InspectSummary& summary) {
 void MainWindow::requestMaps() {
     if (m_summary.tokens.size() == 0) return;
     const Selection s = m_attention->selection();
-    emit mapsRequested(s.teacherLayer, s.teacherHead, s.studentBlock, s.studentHead,
-                       static_cast<int>(s.norm), ++m_mapsJob);
+    MapsRequest q;
+    q.teacherLayer = s.teacherLayer;
+    q.teacherHead = s.teacherHead;
+    q.studentBlock = s.studentBlock;
+    q.studentHead = s.studentHead;
+    q.norm = s.norm;
+    q.filter = s.filter;
+    q.mode = s.mode;
+    emit mapsRequested(q, ++m_mapsJob);
 }
 
 void MainWindow::requestAlignment() {
@@ -569,10 +577,10 @@ void MainWindow::rebuildRecentMenu() {
 }
 
 QList<widgets::ExportableFigure*> MainWindow::figures() const {
-    QList<widgets::ExportableFigure*> all = {m_attention->linked(),     m_attention->klStrip(),
-                                             m_heads->teacherGrid(),    m_heads->studentGrid(),
-                                             m_alignmentPage->matrix(), m_state->stateMap(),
-                                             m_state->normPlot(),       m_state->gatePlot()};
+    QList<widgets::ExportableFigure*> all = {
+        m_attention->linked(),  m_attention->lines(),   m_attention->klStrip(),
+        m_heads->teacherGrid(), m_heads->studentGrid(), m_alignmentPage->matrix(),
+        m_state->stateMap(),    m_state->normPlot(),    m_state->gatePlot()};
     all << m_distill->figures();  // the live plots, once a run has logged
     return all;
 }
@@ -591,6 +599,15 @@ QJsonObject MainWindow::provenance() const {
     p.insert(QStringLiteral("input_token_ids"), ids);
     p.insert(QStringLiteral("student_normalisation"),
              QString::fromLatin1(normName(m_summary.norm)));
+    // The display filter and map mode of the linked maps (the session below has them too).
+    const Selection sel = m_attention->selection();
+    QJsonObject filter = mapFilterJson(sel.filter);
+    filter.insert(QStringLiteral("text"),
+                  QString::fromStdString(filterText(sel.filter, sel.norm == StudentNorm::Raw)));
+    p.insert(QStringLiteral("display_filter"), filter);
+    p.insert(QStringLiteral("map_mode"), sel.mode == MapMode::Rollout
+                                             ? QStringLiteral("rollout")
+                                             : QStringLiteral("single_head"));
     p.insert(QStringLiteral("alignment_metric"), m_alignmentPage->metric());
     p.insert(QStringLiteral("layer_map"),
              QString::fromStdString(m_alignmentPage->layerMap().source));

@@ -29,6 +29,11 @@ class DistillDock;
 class CaptureBar;
 class ComputeWorker;
 
+// The display filter as JSON {"threshold", "top_k", "drop_sink"} for sessions and provenance
+// (main_window_session.cpp).
+QJsonObject mapFilterJson(const MapFilter& f);
+MapFilter mapFilterFromJson(const QJsonObject& o);
+
 class MainWindow : public QMainWindow {
     Q_OBJECT
   public:
@@ -46,6 +51,9 @@ class MainWindow : public QMainWindow {
     // Exports every figure into dir (PNG/PDF/SVG/CSV/JSON + provenance). Returns the files.
     QStringList exportAllFigures(const QString& dir, QString* error = nullptr);
     QList<widgets::ExportableFigure*> figures() const;
+    // What every export records beside its data: models, input, normalisation, display filter,
+    // map mode, layer map and the session.
+    QJsonObject provenance() const;
     // True once maps, alignment and state for the current input have arrived.
     bool resultsComplete() const { return m_received == 0x7; }
 
@@ -75,7 +83,7 @@ class MainWindow : public QMainWindow {
     // Queued requests to the worker (never direct calls across threads).
     void loadRequested(const QString& teacherDir, const QString& studentDir);
     void runRequested(const QString& input, int norm);
-    void mapsRequested(int tl, int th, int sb, int sh, int norm, quint64 job);
+    void mapsRequested(const dxl::studio::MapsRequest& request, quint64 job);
     void alignmentRequested(const QString& metric, int norm, const dxl::studio::LayerMapSpec& map);
     void captureOpenRequested(const QString& path, int norm);
     void captureSampleRequested(int sample, int norm);
@@ -103,7 +111,6 @@ class MainWindow : public QMainWindow {
     void exportAllDialog();
     void addRecent(const QString& entry);
     void rebuildRecentMenu();
-    QJsonObject provenance() const;
     void markReceived(int bit);
 
     QThread m_thread;

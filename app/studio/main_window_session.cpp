@@ -4,6 +4,7 @@
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <algorithm>
 
 #include "app/studio/alignment_page.h"
 #include "app/studio/attention_page.h"
@@ -58,6 +59,23 @@ void restoreLayerMap(LayerMapEditor& editor, const QJsonObject& o) {
 
 }  // namespace
 
+QJsonObject mapFilterJson(const MapFilter& f) {
+    QJsonObject o;
+    o.insert(QStringLiteral("threshold"), f.threshold);
+    o.insert(QStringLiteral("top_k"), f.topK);
+    o.insert(QStringLiteral("drop_sink"), f.dropSink);
+    return o;
+}
+
+// Missing keys leave that filter off; negative values (a hand-edited file) are clamped to off.
+MapFilter mapFilterFromJson(const QJsonObject& o) {
+    MapFilter f;
+    f.threshold = std::max(0.0, o.value(QStringLiteral("threshold")).toDouble(0.0));
+    f.topK = std::max(0, o.value(QStringLiteral("top_k")).toInt(0));
+    f.dropSink = o.value(QStringLiteral("drop_sink")).toBool(false);
+    return f;
+}
+
 QJsonObject MainWindow::sessionJson() const {
     const Selection s = m_attention->selection();
     QJsonObject o;
@@ -74,6 +92,11 @@ QJsonObject MainWindow::sessionJson() const {
     o.insert(QStringLiteral("color_scale"), s.scale);
     o.insert(QStringLiteral("shared_color_range"), s.sharedRange);
     o.insert(QStringLiteral("token"), s.token);
+    o.insert(QStringLiteral("map_filter"), mapFilterJson(s.filter));
+    o.insert(QStringLiteral("map_mode"), s.mode == MapMode::Rollout
+                                             ? QStringLiteral("rollout")
+                                             : QStringLiteral("single_head"));
+    o.insert(QStringLiteral("token_highlight"), QString::fromLatin1(highlightKey(s.highlight)));
     o.insert(QStringLiteral("tab"), m_tabs->currentIndex());
     o.insert(QStringLiteral("alignment_metric"), m_alignmentPage->metric());
     o.insert(QStringLiteral("layer_map"), layerMapJson(*m_alignmentPage->layerMapEditor()));
@@ -101,6 +124,12 @@ void MainWindow::restoreSession(const QJsonObject& o) {
     s.norm = normFromKey(o.value(QStringLiteral("norm")).toString().toStdString());
     s.scale = o.value(QStringLiteral("color_scale")).toInt();
     s.sharedRange = o.value(QStringLiteral("shared_color_range")).toBool(true);
+    s.filter = mapFilterFromJson(o.value(QStringLiteral("map_filter")).toObject());
+    s.mode = o.value(QStringLiteral("map_mode")).toString() == QStringLiteral("rollout")
+                 ? MapMode::Rollout
+                 : MapMode::SingleHead;
+    s.highlight =
+        highlightFromKey(o.value(QStringLiteral("token_highlight")).toString().toStdString());
     m_attention->setSelection(s);
     m_tabs->setCurrentIndex(o.value(QStringLiteral("tab")).toInt());
     m_alignmentPage->setMetric(

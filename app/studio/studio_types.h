@@ -56,10 +56,48 @@ struct LayerMapSpec {
     std::vector<std::pair<int, int>> pairs;  // (teacher layer, student block)
 };
 
+// Display filters on the linked maps (ANCHORS_TOOLS row 16), applied by the engine to the teacher
+// map and to the student map after its normalisation, in this order: drop the sink column
+// (column 0 zeroed, rows renormalised over j >= 1), keep the top k causal entries of each row,
+// zero cells below the threshold. The raw signed normalisation ranks and thresholds by |value|
+// and is never renormalised (a signed row has no total to keep). Display only: alignment,
+// metrics and thumbnails always see the unfiltered maps.
+struct MapFilter {
+    double threshold = 0.0;  // > 0: cells with |value| < threshold shown as 0
+    int topK = 0;            // > 0: keep the k largest (|value|) causal entries of each row
+    bool dropSink = false;   // column 0 (BOS / attention sink) removed from every row
+
+    bool active() const { return threshold > 0.0 || topK > 0 || dropSink; }
+    bool operator==(const MapFilter& o) const {
+        return threshold == o.threshold && topK == o.topK && dropSink == o.dropSink;
+    }
+};
+// "top-5/row, sink dropped", "|A| ≥ 0.05", ... ("" when inactive); signedNorm: the raw norm's
+// wording (no renormalisation, |value| ranking).
+std::string filterText(const MapFilter& f, bool signedNorm);
+
+// What the linked panes show: one head of each model, or the attention rollout up to the selected
+// teacher layer / student block (heads fused by mean, core/analysis rollout; sLSTM blocks count
+// as identity).
+enum class MapMode { SingleHead, Rollout };
+
+struct MapsRequest {
+    int teacherLayer = 0, teacherHead = 0, studentBlock = 0, studentHead = 0;
+    StudentNorm norm = StudentNorm::AbsRow;
+    MapFilter filter;
+    MapMode mode = MapMode::SingleHead;
+};
+
 struct MapsResult {
     int teacherLayer = 0, teacherHead = 0, studentBlock = 0, studentHead = 0;
     StudentNorm norm = StudentNorm::AbsRow;
-    HeatmapData teacher, student;  // (T, T)
+    MapFilter filter;
+    MapMode mode = MapMode::SingleHead;
+    std::string filterText;        // filterText(filter, norm == Raw); "" when no filter
+    HeatmapData teacher, student;  // (T, T) as shown: filtered, rollout when mode == Rollout
+    // Attention received by each key token j in the shown maps: column sum over the rows that
+    // can attend to j (i >= j), divided by their number T - j. difference: of |student - teacher|.
+    std::vector<double> teacherReceived, studentReceived, differenceReceived;  // (T)
 };
 
 struct AlignmentResult {

@@ -25,6 +25,8 @@
 #include "app/studio/run_log_tail.h"
 #include "app/studio/state_page.h"
 #include "widgets/alignment_matrix.h"
+#include "widgets/attention_lines.h"
+#include "widgets/linked_heatmaps.h"
 #include "widgets/loss_plot.h"
 
 namespace dxl::studio {
@@ -147,11 +149,45 @@ void startWalkthrough(MainWindow& w, const QString& dir, int timeoutMs, const QS
                                             .arg(s.teacherHead)
                                             .arg(s.studentHead);
                     shoot(QStringLiteral("02_switched_heads.png"));
+                    // Rollout with a display filter and chips coloured by attention received
+                    // (ANCHORS_TOOLS rows 6, 16, 11).
+                    Selection f = s;
+                    f.mode = MapMode::Rollout;
+                    f.filter.topK = 5;
+                    f.filter.dropSink = true;
+                    f.highlight = TokenHighlight::TeacherReceived;
+                    w.attentionPage()->setSelection(f);
+                    waitForMaps();
+                    break;
+                }
+                case 2: {
+                    const QString label = w.attentionPage()->linked()->normalisationText();
+                    if (!label.contains(QStringLiteral("sink dropped, top-5/row")))
+                        st->failures << QStringLiteral("display filter not flagged: %1").arg(label);
+                    shoot(QStringLiteral("02b_rollout_filtered.png"));
+                    Selection plain = w.attentionPage()->selection();
+                    plain.mode = MapMode::SingleHead;
+                    plain.filter = MapFilter{};
+                    plain.highlight = TokenHighlight::None;
+                    w.attentionPage()->setSelection(plain);
+                    waitForMaps();
+                    break;
+                }
+                case 3: {
+                    // The same maps as token-to-token lines (ANCHORS_TOOLS row 2), one query.
+                    AttentionPage* page = w.attentionPage();
+                    page->viewTabs()->setCurrentWidget(page->lines());
+                    page->lines()->setSelectedQuery(page->lines()->tokenCount() - 1);
+                    if (page->lines()->edges().empty())
+                        st->failures << QStringLiteral("lines view: no edges drawn");
+                    shoot(QStringLiteral("02c_attention_lines.png"));
+                    page->lines()->setSelectedQuery(-1);
+                    page->viewTabs()->setCurrentIndex(0);
                     w.tabs()->setCurrentWidget(w.alignmentPage());
                     later(400);
                     break;
                 }
-                case 2: {
+                case 4: {
                     shoot(QStringLiteral("03_alignment_matrix.png"));
                     const auto& matches = w.alignmentPage()->matrix()->matches();
                     if (matches.empty()) {
@@ -165,7 +201,7 @@ void startWalkthrough(MainWindow& w, const QString& dir, int timeoutMs, const QS
                     waitForMaps();
                     break;
                 }
-                case 3:
+                case 5:
                     if (w.tabs()->currentWidget() != w.attentionPage())
                         st->failures
                             << QStringLiteral("alignment click did not open the Inspect page");
@@ -173,7 +209,7 @@ void startWalkthrough(MainWindow& w, const QString& dir, int timeoutMs, const QS
                     w.tabs()->setCurrentWidget(w.statePage());
                     later(400);
                     break;
-                case 4: {
+                case 6: {
                     shoot(QStringLiteral("05_recurrent_state.png"));
                     // A 20-step distillation in the Distill dock on its defaults (the loaded
                     // teacher and student, the paper recipe, data that suit the teacher), under
@@ -195,7 +231,7 @@ void startWalkthrough(MainWindow& w, const QString& dir, int timeoutMs, const QS
                     }
                     break;
                 }
-                case 5: {  // the run finished: live plots filled from its log
+                case 7: {  // the run finished: live plots filled from its log
                     DistillDock* dock = w.distillDock();
                     dock->pollRuns();
                     const RunLogTail* run =
@@ -213,7 +249,7 @@ void startWalkthrough(MainWindow& w, const QString& dir, int timeoutMs, const QS
                     later(400);
                     break;
                 }
-                case 6: {
+                case 8: {
                     shoot(QStringLiteral("07_distill_dock.png"), w.distillDockWidget());
                     // Matched head alignment over the evaluations (eval_alignment).
                     w.distillDock()->plots()->pages()->setCurrentIndex(1);
@@ -235,7 +271,7 @@ void startWalkthrough(MainWindow& w, const QString& dir, int timeoutMs, const QS
                     emit dock->showCheckpointRequested(cps.back().second);
                     break;
                 }
-                case 7: {
+                case 9: {
                     if (!w.windowTitle().contains(QStringLiteral("final")))
                         st->failures << QStringLiteral(
                                             "show maps: the checkpoint is not the student "
@@ -263,7 +299,7 @@ void startWalkthrough(MainWindow& w, const QString& dir, int timeoutMs, const QS
                     w.openCapture(capture);
                     break;
                 }
-                case 8: {
+                case 10: {
                     if (!w.captureMode() || !w.captureBar()->isVisible())
                         st->failures << QStringLiteral("capture: %1 is not shown").arg(capture);
                     if (w.captureBar()->sampleCount() < 2) {
@@ -274,7 +310,7 @@ void startWalkthrough(MainWindow& w, const QString& dir, int timeoutMs, const QS
                     w.captureBar()->sampleSpin()->setValue(1);  // the second sample
                     break;
                 }
-                case 9: {
+                case 11: {
                     if (w.captureBar()->sampleCount() > 1 && w.captureBar()->sample() != 1)
                         st->failures << QStringLiteral("capture: sample 1 is not shown");
                     shoot(QStringLiteral("09_capture.png"));
@@ -285,7 +321,7 @@ void startWalkthrough(MainWindow& w, const QString& dir, int timeoutMs, const QS
                     later(1500);  // the 150 ms coalescing, then the worker
                     break;
                 }
-                case 10: {
+                case 12: {
                     if (!w.alignmentPage()->matrix()->metric().contains(
                             QStringLiteral("ratio/all-blocks")))
                         st->failures << QStringLiteral("layer map: the matrix says '%1'")

@@ -29,6 +29,7 @@
 #include "app/studio/main_window.h"
 #include "core/base/error.h"
 #include "widgets/alignment_matrix.h"
+#include "widgets/linked_heatmaps.h"
 
 using namespace dxl;
 using namespace dxl::studio;
@@ -45,7 +46,8 @@ QApplication& qtApp() {
     static char name[] = "studio_capture_test";
     static char* argv[] = {name, nullptr};
     if (qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM")) qputenv("QT_QPA_PLATFORM", "offscreen");
-    static QApplication* app = new QApplication(argc, argv);  // never destroyed (see widgets)
+    // One QApplication for the executable (capture_test.cpp and maps_test.cpp share it).
+    static QApplication* app = qApp ? qApp : new QApplication(argc, argv);  // never destroyed
     return *app;
 }
 
@@ -266,8 +268,23 @@ TEST(StudioCapture, OpenSelectSamplesAndSurviveDamagedFiles) {
     for (const auto& [row, col] : w.alignmentPage()->matrix()->matches())
         EXPECT_GE(row, 4) << "match outside the layer map";
     ASSERT_EQ(errors.count(), 0) << errors.at(0).at(0).toString().toStdString();
+    // A display filter and a chip highlight (ANCHORS_TOOLS rows 16, 11): computed on the worker,
+    // flagged on the page, recorded in the provenance.
+    Selection sel = w.attentionPage()->selection();
+    sel.filter.topK = 3;
+    sel.highlight = TokenHighlight::Kl;
+    w.attentionPage()->setSelection(sel);
+    QTRY_VERIFY_WITH_TIMEOUT(
+        w.attentionPage()->linked()->normalisationText().contains(QStringLiteral("top-3/row")),
+        30000);
+    EXPECT_EQ(w.provenance()
+                  .value(QStringLiteral("display_filter"))
+                  .toObject()
+                  .value(QStringLiteral("top_k"))
+                  .toInt(),
+              3);
 
-    // The session keeps the capture, its sample and the custom layer map.
+    // The session keeps the capture, its sample, the custom layer map, filter and highlight.
     QTemporaryDir sessionDir;
     const QString session = sessionDir.filePath(QStringLiteral("s.json"));
     ASSERT_TRUE(w.saveSession(session));
@@ -282,6 +299,11 @@ TEST(StudioCapture, OpenSelectSamplesAndSurviveDamagedFiles) {
                   LayerMapEditor::Preset::Custom);
         EXPECT_EQ(restored.alignmentPage()->layerMapEditor()->spec().pairs,
                   (std::vector<std::pair<int, int>>{{1, 0}}));
+        EXPECT_EQ(restored.attentionPage()->selection().filter.topK, 3);
+        EXPECT_EQ(restored.attentionPage()->selection().highlight, TokenHighlight::Kl);
+        QTRY_VERIFY_WITH_TIMEOUT(restored.attentionPage()->linked()->normalisationText().contains(
+                                     QStringLiteral("top-3/row")),
+                                 30000);
         QTRY_VERIFY_WITH_TIMEOUT(restored.alignmentPage()->matrix()->metric().contains(
                                      QStringLiteral("layer map: custom")),
                                  30000);

@@ -5,8 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <QApplication>
+#include <QCheckBox>
+#include <QComboBox>
 #include <QDir>
+#include <QDoubleSpinBox>
 #include <QFile>
+#include <QJsonObject>
+#include <QLabel>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -175,6 +180,65 @@ TEST(DistillPlots, OneColourPerRunAcrossPlots) {
     ASSERT_EQ(gradPlot->plot()->graphCount(), 2);
     EXPECT_EQ(gradPlot->plot()->graph(0)->pen().color().rgb(), c3.rgb());
     EXPECT_EQ(gradPlot->plot()->graph(1)->pen().color().rgb(), c5.rgb());
+}
+
+// The control row: the smoothing combo retitles and re-ranges its one parameter and drives the
+// loss plot; "ignore outliers" / "y from 0" reach every plot; "group runs" draws the band; all
+// of it lands in the exported provenance.
+TEST(DistillPlots, SmoothingAutoscaleAndGroupControls) {
+    qtApp();
+    QTemporaryDir a, b;
+    for (const QString& d : {a.path(), b.path()}) {
+        train::RunLogWriter w(QDir(d).filePath(QStringLiteral("run.dxlrec")).toStdString());
+        // 2 x 100 gradient norms with one spike: above the 99th percentile.
+        for (int s = 1; s <= 100; ++s) {
+            nlohmann::json r = trainRecord(s, 3.0 / s + (d == a.path() ? 0.0 : 0.2));
+            r["metrics"]["grad_norm"] = s == 50 && d == a.path() ? 1e4 : 1.0 + 0.001 * s;
+            w.append(r);
+        }
+    }
+    RunLogTail ra(a.path()), rb(b.path());
+    ra.poll();
+    rb.poll();
+    DistillPlots plots;
+    plots.resize(1400, 600);
+    plots.setRuns({{&ra, 0}, {&rb, 1}}, 0);
+    auto* loss = plots.lossPlot();
+    EXPECT_EQ(loss->smoothingMethod(), widgets::Smoothing::Ema);
+    EXPECT_DOUBLE_EQ(loss->smoothingParam(), 0.8);
+    plots.smoothingCombo()->setCurrentIndex(1);  // Gaussian
+    EXPECT_EQ(loss->smoothingMethod(), widgets::Smoothing::Gaussian);
+    EXPECT_TRUE(plots.smoothingParamLabel()->text().contains(QStringLiteral("steps")));
+    EXPECT_GT(plots.smoothingParam()->maximum(), 1.0);
+    plots.smoothingParam()->setValue(3.0);
+    EXPECT_DOUBLE_EQ(loss->smoothingParam(), 3.0);
+    plots.smoothingCombo()->setCurrentIndex(0);  // back to EMA: its beta is remembered
+    EXPECT_DOUBLE_EQ(plots.smoothingParam()->value(), 0.8);
+    EXPECT_DOUBLE_EQ(loss->smoothingParam(), 0.8);
+    plots.smoothingCombo()->setCurrentIndex(2);
+    EXPECT_EQ(loss->smoothingMethod(), widgets::Smoothing::RunningMean);
+    EXPECT_EQ(loss->figureProvenance()
+                  .value(QStringLiteral("smoothing"))
+                  .toObject()
+                  .value(QStringLiteral("method"))
+                  .toString(),
+              QStringLiteral("running_mean"));
+
+    auto* grad = dynamic_cast<widgets::LinePlot*>(plots.figures()[2]);
+    ASSERT_NE(grad, nullptr);
+    EXPECT_GT(grad->plot()->yAxis->range().upper, 1e3);
+    plots.ignoreOutliersBox()->setChecked(true);
+    EXPECT_LT(grad->plot()->yAxis->range().upper, 2.0);
+    plots.yFromZeroBox()->setChecked(true);
+    EXPECT_DOUBLE_EQ(grad->plot()->yAxis->range().lower, 0.0);
+    EXPECT_TRUE(loss->yScale().ignoreOutliers);
+
+    plots.groupRunsBox()->setChecked(true);
+    ASSERT_EQ(loss->plot()->graphCount(), 3);  // band lower, upper, mean of "total"
+    EXPECT_TRUE(loss->plot()->graph(2)->name().startsWith(QStringLiteral("mean \u00b1 std of 2")));
+    EXPECT_EQ(loss->plot()->graph(2)->pen().color().rgb(), widgets::seriesColor(0).rgb());
+    plots.groupRunsBox()->setChecked(false);
+    EXPECT_EQ(loss->plot()->graphCount(), 8);
 }
 
 TEST(DistillConfigForm, PresetsModelDefaultsAndValidation) {
