@@ -3,6 +3,7 @@
 
 #include <QFontMetrics>
 #include <QJsonArray>
+#include <QPainter>
 #include <QResizeEvent>
 #include <QToolTip>
 #include <QVBoxLayout>
@@ -36,6 +37,74 @@ int niceStep(double pixelsPerCell, double needed) {
 }
 
 }  // namespace
+
+// The overview inset. A child widget of the QCustomPlot rather than a plot item, so
+// QCustomPlot::toPainter() never draws it: exported figures show the zoomed view without the
+// minimap (it is navigation chrome, like the cursor), while widget grabs show it as on screen.
+// Mouse events over it never reach the plot, so it gives no cell tooltip, starts no drag pan and
+// does not wheel-zoom.
+class HeatmapMinimap : public QWidget {
+  public:
+    explicit HeatmapMinimap(QWidget* parent) : QWidget(parent) {
+        setCursor(Qt::PointingHandCursor);
+        setMouseTracking(true);
+        setToolTip(QString());
+        hide();
+    }
+
+    std::function<void(QPointF fraction)> onPick;  // position as fractions of the map, in [0, 1]
+    QImage image;                                  // the coarsest LOD level, colourised
+    QRectF view;                                   // visible window, in widget coordinates
+
+    struct Key {  // what the image was built from
+        const HeatmapPyramid* pyramid = nullptr;
+        int colormap = -1;
+        double lo = 0.0, hi = 0.0;
+        QString scale;
+        bool operator==(const Key& o) const {
+            return pyramid == o.pyramid && colormap == o.colormap && lo == o.lo && hi == o.hi &&
+                   scale == o.scale;
+        }
+    } key;
+
+  protected:
+    void paintEvent(QPaintEvent*) override {
+        QPainter p(this);
+        p.fillRect(rect(), QColor(225, 225, 225));
+        if (!image.isNull()) p.drawImage(QRectF(rect()), image);  // nearest: cell-exact blocks
+        p.setBrush(Qt::NoBrush);
+        // The window: a white halo under a black line, legible on dark and light cells alike.
+        const QRectF v = view.adjusted(0.5, 0.5, -0.5, -0.5);
+        p.setPen(QPen(QColor(255, 255, 255, 230), 3.0));
+        p.drawRect(v);
+        p.setPen(QPen(Qt::black, 1.0));
+        p.drawRect(v);
+        p.setPen(QPen(QColor(70, 70, 70), 1.0));
+        p.drawRect(QRectF(rect()).adjusted(0.5, 0.5, -0.5, -0.5));
+    }
+    void mousePressEvent(QMouseEvent* event) override {
+        if (event->button() == Qt::LeftButton) pick(event->position());
+        event->accept();
+    }
+    void mouseMoveEvent(QMouseEvent* event) override {
+        QToolTip::hideText();
+        if (event->buttons() & Qt::LeftButton) pick(event->position());
+        event->accept();
+    }
+    void mouseReleaseEvent(QMouseEvent* event) override { event->accept(); }
+    void wheelEvent(QWheelEvent* event) override { event->accept(); }
+    void enterEvent(QEnterEvent* event) override {
+        QToolTip::hideText();
+        QWidget::enterEvent(event);
+    }
+
+  private:
+    void pick(const QPointF& pos) {
+        if (!onPick || width() <= 0 || height() <= 0) return;
+        onPick(QPointF(std::clamp(pos.x() / width(), 0.0, 1.0),
+                       std::clamp(pos.y() / height(), 0.0, 1.0)));
+    }
+};
 
 AttentionHeatmap::AttentionHeatmap(QWidget* parent)
     : QWidget(parent), m_data(std::make_shared<HeatmapData>()) {
@@ -100,6 +169,12 @@ AttentionHeatmap::AttentionHeatmap(QWidget* parent)
             &AttentionHeatmap::onRangeChanged);
     connect(&m_watcher, &QFutureWatcher<std::shared_ptr<const HeatmapPyramid>>::finished, this,
             &AttentionHeatmap::onPyramidReady);
+
+    m_minimap = new HeatmapMinimap(m_plot);
+    m_minimap->onPick = [this](QPointF f) {
+        centreViewOn(f.x() * m_data->cols - 0.5, f.y() * m_data->rows - 0.5);
+    };
+    connect(m_plot, &QCustomPlot::afterLayout, this, &AttentionHeatmap::updateMinimap);
 }
 
 AttentionHeatmap::~AttentionHeatmap() {
@@ -145,6 +220,7 @@ void AttentionHeatmap::clear() {
     m_pyramid.reset();
     ++m_generation;
     m_map->data()->clear();
+    updateMinimap();
     m_plot->replot(QCustomPlot::rpQueuedReplot);
 }
 
@@ -180,6 +256,7 @@ void AttentionHeatmap::setColormap(Colormap map) {
     m_colormap = map;
     m_colormapExplicit = true;
     m_map->setGradient(makeGradient(map));
+    updateMinimap();
     m_plot->replot(QCustomPlot::rpQueuedReplot);
 }
 
@@ -194,12 +271,14 @@ void AttentionHeatmap::setColorRange(double lo, double hi) {
     m_rangeLo = lo;
     m_rangeHi = hi;
     updateColorScale();
+    updateMinimap();
     m_plot->replot(QCustomPlot::rpQueuedReplot);
 }
 
 void AttentionHeatmap::setAutoColorRange() {
     m_autoRange = true;
     updateColorScale();
+    updateMinimap();
     m_plot->replot(QCustomPlot::rpQueuedReplot);
 }
 
@@ -268,6 +347,7 @@ QString AttentionHeatmap::tooltipAt(int row, int col) const {
 
 bool AttentionHeatmap::cellAt(const QPoint& pos, int* row, int* col) const {
     if (m_data->empty() || !m_plot->axisRect()->rect().contains(pos)) return false;
+    if (minimapVisible() && m_minimap->geometry().contains(pos)) return false;  // no cell there
     const int c = static_cast<int>(std::lround(m_plot->xAxis->pixelToCoord(pos.x())));
     const int r = static_cast<int>(std::lround(m_plot->yAxis->pixelToCoord(pos.y())));
     if (r < 0 || c < 0 || r >= m_data->rows || c >= m_data->cols) return false;
@@ -312,7 +392,116 @@ void AttentionHeatmap::resetView() {
     setViewRange(QCPRange(-0.5, cols - 0.5), QCPRange(-0.5, rows - 0.5));
 }
 
+void AttentionHeatmap::centreViewOn(double col, double row) {
+    if (m_data->empty()) return;
+    // Same zoom, new centre; a window smaller than the matrix stays inside it.
+    auto centred = [](const QCPRange& r, double centre, int n) {
+        double lo = centre - r.size() / 2, hi = centre + r.size() / 2;
+        const double first = -0.5, last = n - 0.5;
+        if (r.size() <= last - first) {
+            if (lo < first) hi += first - lo, lo = first;
+            if (hi > last) lo -= hi - last, hi = last;
+        }
+        return QCPRange(lo, hi);
+    };
+    const QCPRange x = centred(m_plot->xAxis->range(), col, m_data->cols);
+    const QCPRange y = centred(m_plot->yAxis->range(), row, m_data->rows);
+    m_inRangeUpdate = true;  // one viewRangeChanged for both axes, not one per axis
+    m_plot->xAxis->setRange(x);
+    m_plot->yAxis->setRange(y);
+    m_inRangeUpdate = false;
+    emit viewRangeChanged(m_plot->xAxis->range(), m_plot->yAxis->range());
+    updateMinimap();
+    m_refreshTimer->start();
+}
+
+void AttentionHeatmap::setMinimapEnabled(bool enabled) {
+    m_minimapEnabled = enabled;
+    updateMinimap();
+}
+
+bool AttentionHeatmap::minimapVisible() const {
+    return !m_minimap->isHidden();
+}
+
+QRect AttentionHeatmap::minimapGeometry() const {
+    return minimapVisible() ? m_minimap->geometry() : QRect();
+}
+
+QRectF AttentionHeatmap::minimapViewRect() const {
+    return minimapVisible() ? m_minimap->view : QRectF();
+}
+
+void AttentionHeatmap::updateMinimap() {
+    // Skip while renderInto() has the plot laid out at an export size.
+    if (m_plot->viewport() != m_plot->rect()) return;
+    const int rows = m_data->rows, cols = m_data->cols;
+    const QCPRange x = m_plot->xAxis->range(), y = m_plot->yAxis->range();
+    const double eps = 1e-6;
+    const bool zoomed = x.lower > -0.5 + eps || x.upper < cols - 0.5 - eps ||
+                        y.lower > -0.5 + eps || y.upper < rows - 0.5 - eps;
+    const QRect ar = m_plot->axisRect()->rect();
+    const int shortSide = std::min(ar.width(), ar.height());
+    if (!m_minimapEnabled || !m_pyramid || m_data->empty() || !zoomed || shortSide < 160) {
+        m_minimap->hide();
+        return;
+    }
+    // 80-110 px on the long side, the matrix's aspect, in the top-right corner of the axis rect:
+    // the empty causal-mask triangle of a map. A causal inset shrinks (down to 80 px) until its
+    // bottom-left corner lies in the masked region, so it does not cover the diagonal.
+    const int margin = 6;
+    int w = 0, h = 0;
+    for (int side = std::clamp(static_cast<int>(shortSide * 0.26), 80, 110); side >= 80;
+         side -= 2) {
+        w = cols >= rows ? side : std::max(24, side * cols / rows);
+        h = rows >= cols ? side : std::max(24, side * rows / cols);
+        if (!m_data->causal) break;
+        const double cornerCol = m_plot->xAxis->pixelToCoord(ar.right() + 1 - margin - w - 2);
+        const double cornerRow = m_plot->yAxis->pixelToCoord(ar.top() + margin + h + 2);
+        if (cornerCol > cornerRow + 0.5) break;  // right of the last unmasked key of that row
+    }
+    m_minimap->setGeometry(ar.right() + 1 - margin - w, ar.top() + margin, w, h);
+
+    // Image: the coarsest pyramid level (at most 256 x 256, built off the GUI thread with the
+    // pyramid), colourised like the map; rebuilt only when the pyramid or colours change.
+    const QCPRange dr = m_map->dataRange();
+    const HeatmapMinimap::Key key{m_pyramid.get(), static_cast<int>(m_colormap), dr.lower, dr.upper,
+                                  m_scale.label()};
+    if (!(key == m_minimap->key)) {
+        const HeatmapData& lv = m_pyramid->level(m_pyramid->levelCount() - 1);
+        QCPColorGradient gradient = m_map->gradient();
+        QImage img(lv.cols, lv.rows, QImage::Format_RGB32);
+        const QRgb maskGrey = qRgb(225, 225, 225);
+        for (int r = 0; r < lv.rows; ++r) {
+            auto* line = reinterpret_cast<QRgb*>(img.scanLine(r));
+            for (int c = 0; c < lv.cols; ++c) {
+                if (lv.masked(r, c)) {
+                    line[c] = maskGrey;
+                    continue;
+                }
+                const double v = m_scale.apply(lv.at(r, c));
+                line[c] = gradient.color(std::isfinite(v) ? v : dr.lower, dr, false);
+            }
+        }
+        m_minimap->image = img;
+        m_minimap->key = key;
+    }
+    // The visible window, scaled from cell edges [-0.5, n - 0.5] to the inset, clipped to it and
+    // at least 3 px so a deep zoom still shows where it is.
+    const double sx = w / static_cast<double>(cols), sy = h / static_cast<double>(rows);
+    QRectF v(QPointF((x.lower + 0.5) * sx, (y.lower + 0.5) * sy),
+             QPointF((x.upper + 0.5) * sx, (y.upper + 0.5) * sy));
+    v = v.intersected(QRectF(0, 0, w, h));
+    if (v.width() < 3) v.adjust(-(3 - v.width()) / 2, 0, (3 - v.width()) / 2, 0);
+    if (v.height() < 3) v.adjust(0, -(3 - v.height()) / 2, 0, (3 - v.height()) / 2);
+    m_minimap->view = v;
+    m_minimap->show();
+    m_minimap->raise();
+    m_minimap->update();
+}
+
 void AttentionHeatmap::onRangeChanged() {
+    updateMinimap();
     m_refreshTimer->start();
     if (!m_inRangeUpdate) emit viewRangeChanged(m_plot->xAxis->range(), m_plot->yAxis->range());
 }
@@ -340,6 +529,7 @@ void AttentionHeatmap::visibleCells(int* r0, int* r1, int* c0, int* c1) const {
 
 void AttentionHeatmap::applyWindow() {
     updateColorScale();
+    updateMinimap();
     if (!m_pyramid || m_data->empty()) {
         m_plot->replot(QCustomPlot::rpQueuedReplot);
         return;

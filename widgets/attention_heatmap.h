@@ -2,7 +2,10 @@
 // (setInterpolate(false)), causal upper triangle masked (transparent over a grey background),
 // token labels on both axes thinned to what fits, a hover tooltip with query/key tokens, indices,
 // value and row rank, colormap + linear/log/gamma colour scale, and a level-of-detail pyramid built
-// off the GUI thread for large T (heatmap_lod.h).
+// off the GUI thread for large T (heatmap_lod.h). When zoomed in, a minimap in the top-right corner
+// of the axis rect (where a causal map's mask leaves empty space) shows the whole map from the
+// coarsest LOD level with the visible window outlined; clicking or dragging in it recentres the
+// view.
 #pragma once
 
 #include "widgets/qcp.h"
@@ -19,6 +22,8 @@
 #include "widgets/heatmap_lod.h"
 
 namespace dxl::widgets {
+
+class HeatmapMinimap;
 
 class AttentionHeatmap : public QWidget, public ExportableFigure {
     Q_OBJECT
@@ -73,6 +78,18 @@ class AttentionHeatmap : public QWidget, public ExportableFigure {
     // Ticks currently labelled on the x axis (after thinning), for tests.
     int visibleTickLabelCount() const { return m_xTickCount; }
 
+    // Overview inset shown while the view does not contain the whole matrix (default on).
+    void setMinimapEnabled(bool enabled);
+    bool minimapEnabled() const { return m_minimapEnabled; }
+    bool minimapVisible() const;
+    // The minimap's geometry in m_plot coordinates (empty when hidden), and the visible window's
+    // rectangle in minimap coordinates (its top-left is matrix cell (0, 0)'s corner), for tests.
+    QRect minimapGeometry() const;
+    QRectF minimapViewRect() const;
+    // Recentres the view on a full-resolution matrix position (what a minimap click does): keeps
+    // the zoom, clamps to the matrix, and emits viewRangeChanged so linked panes follow.
+    void centreViewOn(double col, double row);
+
     // ExportableFigure
     QString figureName() const override { return m_name; }
     QSize figureSize() const override { return QSize(560, 520); }
@@ -110,6 +127,7 @@ class AttentionHeatmap : public QWidget, public ExportableFigure {
     bool cellAt(const QPoint& pos, int* row, int* col) const;
     // Visible cell index range at full resolution, clamped to the matrix.
     void visibleCells(int* r0, int* r1, int* c0, int* c1) const;
+    void updateMinimap();  // placement, visibility, view rectangle and (when stale) its image
 
     QCustomPlot* m_plot = nullptr;
     QCPColorMap* m_map = nullptr;
@@ -135,6 +153,8 @@ class AttentionHeatmap : public QWidget, public ExportableFigure {
     int m_level = 0;
     int m_xTickCount = 0;
     bool m_inRangeUpdate = false;
+    HeatmapMinimap* m_minimap = nullptr;  // child of m_plot: never part of toPainter() exports
+    bool m_minimapEnabled = true;
 };
 
 }  // namespace dxl::widgets

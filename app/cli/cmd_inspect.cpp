@@ -68,6 +68,7 @@ int repair(const std::string& arg) {
     const std::string scratch = out + ".partial.new";  // header not yet flushed and renamed
     if (fs::remove(scratch, ec))
         std::printf("removed %s (a capture killed before its first flush)\n", scratch.c_str());
+    if (!fs::exists(in)) fs::remove(store::journal_path(out + ".partial"), ec);  // a stale one
     DXL_CHECK(fs::exists(in), IoError, in, ": nothing to repair (no such file)");
     const store::RepairReport rep = store::repair_capture(in, out, in != out);
     std::printf("repaired %s -> %s: kept %lld committed samples, dropped %lld\n", in.c_str(),

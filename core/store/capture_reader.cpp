@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 
 #include "core/base/error.h"
 
@@ -204,10 +205,15 @@ std::vector<std::string> CaptureReader::read_strings(int64_t sample,
     return m_file->root().read_strings(sample_path(sample, path));
 }
 
-uint64_t CaptureReader::compute_checksum(int64_t sample) const {
-    const h5::Group g = m_file->root().group(sample_path(sample, ""));
+namespace {
+
+// Checksum of one sample group's datasets as stored (see dataset_hash).
+uint64_t group_checksum(const h5::Group& g, const std::string& file) {
+    std::vector<std::string> paths;
+    list_datasets(g, "", paths, 0);
+    std::sort(paths.begin(), paths.end());
     uint64_t sum = 0;
-    for (const auto& path : datasets(sample)) {
+    for (const auto& path : paths) {
         const h5::DatasetInfo i = g.dataset_info(path);
         if (i.type == "string") {
             std::string joined;
@@ -217,7 +223,7 @@ uint64_t CaptureReader::compute_checksum(int64_t sample) const {
             continue;
         }
         const hid_t mt = raw_mem_type(i);
-        DXL_CHECK(mt >= 0, FormatError, m_path, ":/", g.path(), "/", path,
+        DXL_CHECK(mt >= 0, FormatError, file, ":/", g.path(), "/", path,
                   ": unexpected stored type");
         size_t n = i.elem_size;
         for (auto d : i.dims)
@@ -227,6 +233,12 @@ uint64_t CaptureReader::compute_checksum(int64_t sample) const {
         sum += dataset_hash(path, bytes.data(), bytes.size());
     }
     return sum;
+}
+
+}  // namespace
+
+uint64_t CaptureReader::compute_checksum(int64_t sample) const {
+    return group_checksum(m_file->root().group(sample_path(sample, "")), m_path);
 }
 
 IntegrityReport CaptureReader::verify() const {
@@ -264,54 +276,116 @@ IntegrityReport CaptureReader::verify() const {
     return rep;
 }
 
+namespace {
+
+// What repair knows of one committed sample: from the manifest and/or the journal.
+struct Committed {
+    uint64_t checksum = 0;
+    int64_t n_datasets = 0;
+    uint64_t address = 0;  // 0: not journaled (reach it by name only)
+};
+
+}  // namespace
+
 RepairReport repair_capture(const std::string& input, const std::string& output,
                             bool remove_input) {
     RepairReport rep;
     rep.output = output;
-    CaptureReader in(input, CaptureReader::Open::Salvage);
-    const IntegrityReport integrity = in.verify();
-    rep.notes = in.salvage_notes();
+    // The committed samples: the manifest's when it reads, completed by the journal's. A kill
+    // inside an HDF5 flush can tear the manifest or the root group's links; the journal names
+    // every committed sample group by its object address.
+    std::map<int64_t, Committed> committed;
+    bool manifest_read = false;
+    try {
+        CaptureReader in(input, CaptureReader::Open::Salvage);
+        for (const ManifestEntry& e : in.manifest())
+            committed[e.index] = Committed{e.checksum, e.n_datasets, 0};
+        rep.notes = in.salvage_notes();
+        manifest_read = true;
+    } catch (const UnsupportedVersion&) {
+        throw;
+    } catch (const FormatError& e) {
+        if (!fs::exists(journal_path(input))) throw;
+        rep.notes.push_back(std::string("the manifest is unreadable (") + e.what() +
+                            "); the samples come from the commit journal");
+    }
+    for (const JournalEntry& j : read_journal(journal_path(input))) {
+        Committed& c = committed[j.index];
+        if (c.address == 0 && c.checksum != 0 && c.checksum != j.checksum) continue;
+        c = Committed{j.checksum, j.n_datasets, j.address};
+    }
+
+    h5::filter_available(h5::Filter::Lzf);  // makes the LZF plugin loadable for reading
+    h5::File src_file(input, h5::File::Mode::ReadOnly);
+    const h5::Group& src = src_file.root();
+    DXL_CHECK(src.has_attr("format") && src.attr_string("format") == kCaptureFormat, FormatError,
+              input, ": not a dxl capture file (no `format` attribute); nothing to repair");
+    int64_t present = 0;  // sample groups the root still lists (for the dropped count)
+    try {
+        for (const auto& name : src.members())
+            present += name.rfind("sample_", 0) == 0 ? 1 : 0;
+    } catch (const std::exception&) {
+        present = 0;  // a torn root group: only the journal reaches the samples
+    }
+
     const std::string tmp = output + ".repair";
     {
         h5::File out(tmp, h5::File::Mode::Truncate);
         try {
-            const h5::Group& src = in.root();
             const h5::Group& dst = out.root();
             src.copy_attrs_to(dst);
             dst.set_attr("status", "recovered");
             // Keep the prefix of samples whose checksums verify: indices stay contiguous.
-            int64_t kept = 0;
-            for (const auto& e : in.manifest()) {
+            std::vector<ManifestEntry> kept;
+            for (int64_t i = 0;; ++i) {
+                const auto it = committed.find(i);
+                if (it == committed.end()) break;
+                const std::string name = sample_group_name(i);
                 bool good = false;
                 try {
-                    good = in.compute_checksum(e.index) == e.checksum;
+                    const uint64_t address = it->second.address;
+                    h5::Group g;
+                    try {
+                        if (src.is_group(name)) g = src.group(name);
+                    } catch (const std::exception&) {
+                        g = h5::Group();  // torn links: reach it by address below
+                    }
+                    if (address != 0 && (g.id() < 0 || g.address() != address))
+                        g = src_file.open_group_at(address, name);
+                    good = g.id() >= 0 && group_checksum(g, input) == it->second.checksum;
+                    if (good) g.copy_to(".", dst, name);
                 } catch (const std::exception&) {
                     good = false;
                 }
                 if (!good) {
-                    rep.notes.push_back(sample_group_name(e.index) +
-                                        " is damaged: it and later samples are dropped");
+                    rep.notes.push_back(name + " is damaged: it and later samples are dropped");
                     break;
                 }
-                src.copy_to(sample_group_name(e.index), dst, sample_group_name(e.index));
-                ++kept;
+                kept.push_back(ManifestEntry{i, it->second.checksum, it->second.n_datasets});
             }
             h5::Group man = dst.create_group(kManifestGroup);
             man.set_attr("NX_class", "NXcollection");
             man.create_extensible("sample_index", H5T_NATIVE_INT64, 256);
             man.create_extensible("checksum", H5T_NATIVE_UINT64, 256);
             man.create_extensible("n_datasets", H5T_NATIVE_INT64, 256);
-            for (int64_t i = 0; i < kept; ++i) {
-                const ManifestEntry& e = in.manifest()[static_cast<size_t>(i)];
+            for (const ManifestEntry& e : kept) {
                 man.append("sample_index", H5T_NATIVE_INT64, &e.index, 1);
                 man.append("checksum", H5T_NATIVE_UINT64, &e.checksum, 1);
                 man.append("n_datasets", H5T_NATIVE_INT64, &e.n_datasets, 1);
             }
-            man.set_attr("count", kept);
-            if (kept == 0 && dst.has_attr("default")) dst.remove_attr("default");
-            rep.kept = kept;
-            rep.dropped =
-                static_cast<int64_t>(integrity.uncommitted.size()) + (in.num_samples() - kept);
+            rep.kept = static_cast<int64_t>(kept.size());
+            man.set_attr("count", rep.kept);
+            if (dst.has_attr("default")) {
+                if (rep.kept == 0)
+                    dst.remove_attr("default");
+                else
+                    dst.set_attr("default", sample_group_name(0));
+            }
+            rep.dropped = std::max<int64_t>(
+                0, std::max<int64_t>(present, static_cast<int64_t>(committed.size())) - rep.kept);
+            if (!manifest_read && rep.kept > 0)
+                rep.notes.push_back("recovered " + std::to_string(rep.kept) +
+                                    " samples through the journal");
             out.close();
         } catch (...) {
             std::error_code ec;
@@ -323,6 +397,7 @@ RepairReport repair_capture(const std::string& input, const std::string& output,
     if (remove_input && fs::absolute(input) != fs::absolute(output)) {
         std::error_code ec;
         fs::remove(input, ec);
+        fs::remove(journal_path(input), ec);
     }
     return rep;
 }

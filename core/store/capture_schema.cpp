@@ -1,8 +1,11 @@
 // Capture schema v1 helpers: names, dtype sizes, the chunking rule and the sample checksum.
 #include "core/store/capture_schema.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 namespace dxl::store {
 
@@ -120,6 +123,31 @@ uint64_t dataset_hash(const std::string& path, const void* bytes, size_t n) {
         h = (h ^ p[i]) * kPrime;
     h = (h ^ n) * kPrime;
     return h;
+}
+
+std::vector<JournalEntry> read_journal(const std::string& path) {
+    std::vector<JournalEntry> out;
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
+    if (!in) return out;
+    std::string text(static_cast<size_t>(std::max<std::streamoff>(0, in.tellg())), '\0');
+    in.seekg(0);
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<size_t>(std::max<std::streamsize>(0, in.gcount())));
+    size_t pos = 0;
+    for (size_t nl; (nl = text.find('\n', pos)) != std::string::npos; pos = nl + 1) {
+        std::istringstream line(text.substr(pos, nl - pos));
+        std::string tag, sum;
+        JournalEntry e;
+        if (!(line >> tag >> e.index >> e.address >> sum >> e.n_datasets) || tag != kJournalTag)
+            break;  // not ours or damaged: nothing after it is trusted
+        try {
+            e.checksum = std::stoull(sum, nullptr, 16);
+        } catch (const std::exception&) {
+            break;
+        }
+        out.push_back(e);
+    }
+    return out;
 }
 
 }  // namespace dxl::store

@@ -19,6 +19,22 @@ inline constexpr uint64_t kMaxChunkBytes = 1u << 20;
 // "sample_000042" (a root-level NXentry)
 std::string sample_group_name(int64_t index);
 
+// Commit journal next to a partial capture: one text line per committed sample,
+// "dxl-journal-v1 INDEX GROUP_ADDRESS CHECKSUM_HEX N_DATASETS".
+inline constexpr const char* kJournalTag = "dxl-journal-v1";
+inline std::string journal_path(const std::string& partial) {
+    return partial + ".journal";
+}
+
+struct JournalEntry {
+    int64_t index = 0;
+    uint64_t address = 0;  // object header address of the sample group
+    uint64_t checksum = 0;
+    int64_t n_datasets = 0;
+};
+// The complete lines of a journal (a torn last line is ignored); empty if there is none.
+std::vector<JournalEntry> read_journal(const std::string& path);
+
 enum class DType { F16, F32, I64, I32, U8 };
 const char* to_string(DType t) noexcept;  // "float16", ...
 size_t dtype_size(DType t) noexcept;

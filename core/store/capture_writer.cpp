@@ -1,7 +1,12 @@
 // Capture writer: storage thread, bounded queue, crash-safe commit protocol (see header).
 #include "core/store/capture_writer.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 
@@ -120,6 +125,10 @@ CaptureWriter::CaptureWriter(WriterOptions options) : m_opts(std::move(options))
         m_file = std::make_unique<h5::File>(m_partial, h5::File::Mode::ReadWrite,
                                             h5::File::Writes::CrashConsistent);
     }
+    m_journal = ::open(journal_path(m_partial).c_str(),
+                       O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
+    DXL_CHECK(m_journal >= 0, IoError, journal_path(m_partial), ": cannot create (",
+              std::strerror(errno), ")");
     m_thread = std::thread([this] { run(); });
 }
 
@@ -167,6 +176,7 @@ CaptureWriter::~CaptureWriter() {
         m_cv.notify_all();
         m_thread.join();
     }
+    if (m_journal >= 0) ::close(m_journal);  // kept with NAME.partial for the repair
     try {
         if (m_file) m_file->close();
     } catch (const std::exception& e) {
@@ -234,6 +244,10 @@ void CaptureWriter::finish() {
     m_file->close();
     m_file.reset();
     fs::rename(m_partial, m_opts.path);
+    ::close(m_journal);
+    m_journal = -1;
+    std::error_code ec;
+    fs::remove(journal_path(m_partial), ec);  // the finished file needs no recovery
 }
 
 void CaptureWriter::drain() {
@@ -360,6 +374,14 @@ void CaptureWriter::handle(Item& item) {
             g.set_attr("n_datasets", m_sample_datasets);
             m_file->flush();  // the sample's data and metadata are on disk before the manifest
                               // names it
+            // One write() per line: a kill leaves whole lines and at most one torn last line.
+            char line[128];
+            const int n = std::snprintf(
+                line, sizeof line, "%s %lld %llu %s %lld\n", kJournalTag,
+                static_cast<long long>(item.sample), static_cast<unsigned long long>(g.address()),
+                hex64(m_sample_hash).c_str(), static_cast<long long>(m_sample_datasets));
+            DXL_CHECK(n > 0 && ::write(m_journal, line, static_cast<size_t>(n)) == n, IoError,
+                      journal_path(m_partial), ": write failed (disk full?)");
             h5::Group man = root.group(kManifestGroup);
             const int64_t index = item.sample;
             const uint64_t sum = m_sample_hash;

@@ -1,8 +1,12 @@
 // Capture writer: one storage thread owns the HDF5 file; the compute side hands it plain
 // chunks through a bounded queue (ARCHITECTURE rule 1, STYLE 20). Crash-safe protocol:
 //   NAME.partial is created (header flushed under NAME.partial.new first, then renamed);
-//   each sample is written, flushed, then recorded in /manifest (index + checksum) and flushed
-//   again; finish() marks the file complete and renames it to NAME.
+//   each sample is written and flushed, its group's object address and checksum are appended to
+//   NAME.partial.journal (one write), then it is recorded in /manifest and flushed again;
+//   finish() marks the file complete, renames it to NAME and removes the journal.
+// A kill inside an HDF5 flush can tear the root group's links or the manifest (HDF5 writes the
+// entries of one flush in no crash-safe order); the journal still reaches every committed sample
+// by address.
 // After a kill at any moment, NAME.partial holds exactly the manifest's samples once
 // repair_capture() (dxl inspect --repair) has copied them into a clean NAME.
 #pragma once
@@ -79,6 +83,7 @@ class CaptureWriter {
 
     WriterOptions m_opts;
     std::string m_partial;
+    int m_journal = -1;  // NAME.partial.journal, append-only (storage thread after construction)
     h5::Filter m_filter = h5::Filter::None;
     std::unique_ptr<h5::File> m_file;  // used by the storage thread only (after construction)
     int64_t m_next_sample = 0;         // compute side

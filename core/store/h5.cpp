@@ -347,6 +347,13 @@ File::File(const std::string& path, Mode mode, Writes writes) : m_path(path) {
     m_root = Group(std::move(root), path, "/");
 }
 
+Group File::open_group_at(uint64_t address, const std::string& label) const {
+    Handle h(H5Oopen_by_addr(m_file.id(), static_cast<haddr_t>(address)), H5Oclose);
+    DXL_CHECK(h.valid() && H5Iget_type(h.id()) == H5I_GROUP, FormatError, m_path, ": ", label,
+              ": no group at address ", address, " (damaged file)");
+    return Group(std::move(h), m_path, label);
+}
+
 void File::flush() const {
     DXL_CHECK(H5Fflush(m_file.id(), H5F_SCOPE_GLOBAL) >= 0, IoError, m_path,
               ": flush failed (disk full?)");

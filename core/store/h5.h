@@ -146,6 +146,9 @@ class Group {
     void remove_attr(const std::string& attr, const std::string& object = "") const;
     // Copies object `name` (recursively) to `dest` under `dest_name`.
     void copy_to(const std::string& name, const Group& dest, const std::string& dest_name) const;
+    // The object header address of this group: a handle to it that needs no link (see
+    // File::open_group_at).
+    uint64_t address() const;
 
   private:
     std::string where(const std::string& name) const;
@@ -167,6 +170,9 @@ class File {
     const Group& root() const noexcept { return m_root; }
     const std::string& path() const noexcept { return m_path; }
     void flush() const;
+    // Opens the group whose object header is at `address` (Group::address), without a link
+    // lookup: crash recovery reaches committed groups even when their parent's links are torn.
+    Group open_group_at(uint64_t address, const std::string& label) const;
     // Closes the file now and reports failure (e.g. a disk full at the final metadata write),
     // which the destructor cannot.
     void close();

@@ -305,6 +305,13 @@ void Group::set_attr(const std::string& attr, const std::vector<std::string>& va
               where_of(*this, object), "@", attr, ": cannot write attribute");
 }
 
+uint64_t Group::address() const {
+    H5O_info_t info{};
+    DXL_CHECK(H5Oget_info2(id(), &info, H5O_INFO_BASIC) >= 0, FormatError, where_of(*this, ""),
+              ": cannot read the object header");
+    return static_cast<uint64_t>(info.addr);
+}
+
 void Group::copy_attrs_to(const Group& dest) const {
     for (const auto& name : attr_names()) {
         Handle a(H5Aopen(id(), name.c_str(), H5P_DEFAULT), H5Aclose);

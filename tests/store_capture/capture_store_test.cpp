@@ -234,6 +234,7 @@ TEST(CaptureStore, RepairSalvagesAManifestCutShortByAKill) {
         f.root().set_attr("count", int64_t{3}, "manifest");
         f.root().remove("sample_000001");  // committed, but its link is gone
     }
+    fs::remove(journal_path(path + ".partial"));  // the manifest alone (a file from before it)
     EXPECT_THROW(CaptureReader r(path + ".partial"), dxl::FormatError);
     const RepairReport rep = repair_capture(path + ".partial", path, true);
     EXPECT_EQ(rep.kept, 1);
@@ -243,6 +244,56 @@ TEST(CaptureStore, RepairSalvagesAManifestCutShortByAKill) {
     EXPECT_EQ(r.num_samples(), 1);
     EXPECT_TRUE(r.verify().ok);
     EXPECT_TRUE(r.verify().uncommitted.empty());
+}
+
+// A kill inside an HDF5 flush can tear the root group's links and the manifest together. The
+// commit journal names every committed sample group by address, so repair still keeps them all;
+// a torn last journal line is ignored; a finished capture leaves no journal behind.
+TEST(CaptureStore, RepairReachesCommittedSamplesThroughTheJournal) {
+    const std::string dir = dxl::test::scratch_dir("cap_journal");
+    const std::string path = dir + "/run.h5";
+    {
+        CaptureWriter w(options(path));
+        write_sample(w, 0);
+        write_sample(w, 1);
+        write_sample(w, 2);
+    }
+    const std::string partial = path + ".partial";
+    ASSERT_EQ(read_journal(journal_path(partial)).size(), 3u);
+    {
+        std::ofstream torn(journal_path(partial), std::ios::app);
+        torn << "dxl-journal-v1 3 12";  // killed in the middle of a line
+    }
+    EXPECT_EQ(read_journal(journal_path(partial)).size(), 3u);
+    {
+        dxl::h5::File f(partial, dxl::h5::File::Mode::ReadWrite);
+        // Keep the objects alive under other names, then lose the links and the manifest.
+        for (int i = 0; i < 3; ++i)
+            ASSERT_GE(
+                H5Lcreate_hard(f.root().id(), sample_group_name(i).c_str(), f.root().id(),
+                               ("kept_" + std::to_string(i)).c_str(), H5P_DEFAULT, H5P_DEFAULT),
+                0);
+        f.root().remove("manifest");
+        f.root().remove("sample_000000");
+        f.root().remove("sample_000002");
+    }
+    EXPECT_THROW(CaptureReader r(partial), dxl::FormatError);
+    const RepairReport rep = repair_capture(partial, path, true);
+    EXPECT_EQ(rep.kept, 3);
+    EXPECT_FALSE(fs::exists(partial));
+    EXPECT_FALSE(fs::exists(journal_path(partial)));
+    CaptureReader r(path);
+    ASSERT_EQ(r.num_samples(), 3);
+    EXPECT_TRUE(r.verify().ok);
+    EXPECT_EQ(r.read_int(2, "tokens")[0], 2);
+    // A finished capture removes its journal.
+    const std::string done = dir + "/done.h5";
+    {
+        CaptureWriter w(options(done));
+        write_sample(w, 0);
+        w.finish();
+    }
+    EXPECT_FALSE(fs::exists(journal_path(done + ".partial")));
 }
 
 // Writers open files CrashConsistent: the file records the never-reuse space strategy (so a
