@@ -108,8 +108,8 @@ GPT2_SMALL = {
 }
 
 # A small Qwen2-style model with every feature of the big one (GQA, qkv bias, tied head) for
-# quick tests; its vocabulary exceeds the byte tokenizer's so vocabulary checks have something
-# to say.
+# quick tests; its vocabulary is above 32k (the large-vocabulary defaults apply) and differs from
+# the byte tokenizer's, so vocabulary checks have something to say.
 TINY = dict(
     QWEN25_05B,
     hidden_size=64,
@@ -120,9 +120,9 @@ TINY = dict(
     num_hidden_layers=2,
     num_key_value_heads=2,
     sliding_window=512,
-    vocab_size=1024,
-    bos_token_id=1000,
-    eos_token_id=1000,
+    vocab_size=40000,
+    bos_token_id=39990,
+    eos_token_id=39990,
 )
 
 SHAPES = {

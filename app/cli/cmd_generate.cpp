@@ -51,7 +51,7 @@ int run_generate(const std::vector<std::string>& argv) {
     runtime::configure(ro);
 
     auto model = models::load_model(dir);
-    auto tok = io::load_tokenizer(dir);
+    auto tok = load_tokenizer_option(args, dir);
     if (tok && tok->eos_id()) go.eos_token_id = *tok->eos_id();
     auto seqs = read_token_input(args, tok.get(), dir);
     DXL_CHECK(seqs.size() == 1, UsageError, "dxl generate: takes one sequence, but got ",
