@@ -12,7 +12,9 @@
 
 #include "core/io/json_config.h"
 #include "core/models/architectures.h"
+#include "core/models/generate.h"
 #include "core/models/mlstm_cell.h"
+#include "core/models/row_linear.h"
 #include "core/runtime/runtime.h"
 
 namespace {
@@ -117,6 +119,22 @@ void BM_mlstm_recurrent(benchmark::State& state) {
                                                  benchmark::Counter::kInvert);
 }
 
+// Parallel (arg 2 = 0) vs chunkwise L = 64 (arg 2 = 1) at T = arg 0 and head dim Dh = arg 1, H = 4:
+// the measurements behind the `auto` form's (T, Dh) table (language_model.cpp).
+void BM_mlstm_form_crossover(benchmark::State& state) {
+    const int64_t T = state.range(0), Dh = state.range(1);
+    torch::manual_seed(0);
+    auto q = torch::randn({1, kH, T, Dh}), k = torch::randn({1, kH, T, Dh}),
+         v = torch::randn({1, kH, T, Dh});                                  // (1, H, T, Dh)
+    auto i = torch::randn({1, kH, T}), f = torch::randn({1, kH, T}) + 3.0;  // (1, H, T)
+    torch::NoGradGuard g;
+    for (auto _ : state) {
+        auto h = state.range(2) == 0 ? dxl::models::mlstm::parallel(q, k, v, i, f)
+                                     : dxl::models::mlstm::chunkwise(q, k, v, i, f, 64).h;
+        benchmark::DoNotOptimize(h.data_ptr<float>());
+    }
+}
+
 void BM_gemm(benchmark::State& state) {
     const int64_t N = state.range(0);
     torch::manual_seed(0);
@@ -155,6 +173,27 @@ void BM_teacher_gpt2_small(benchmark::State& state) {
         benchmark::Counter(double(T), benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// Greedy decoding on the same shape: 16 prompt tokens, 32 new tokens per iteration; arg 0 runs
+// the single-row products as GEMM (the path before row_linear), arg 1 as GEMV.
+void BM_decode_gpt2_small(benchmark::State& state) {
+    nlohmann::json j = {{"model_type", "gpt2"}, {"vocab_size", 50257}, {"n_positions", 1024},
+                        {"n_embd", 768},        {"n_layer", 12},       {"n_head", 12}};
+    auto model = dxl::models::make_gpt2(dxl::io::JsonConfig(j, "gpt2-small-shape"), nullptr);
+    model->module().eval();
+    dxl::models::set_row_gemv_enabled(state.range(0) != 0);
+    auto prompt = torch::randint(0, 50257, {1, 16}, torch::kInt64);  // (1, 16)
+    dxl::models::GenerateOptions go;
+    go.max_new_tokens = 32;
+    go.greedy = true;
+    for (auto _ : state) {
+        auto r = dxl::models::generate(*model, prompt, go);
+        benchmark::DoNotOptimize(r.tokens.data_ptr<int64_t>());
+    }
+    dxl::models::set_row_gemv_enabled(true);
+    state.counters["tokens_per_s"] =
+        benchmark::Counter(32.0, benchmark::Counter::kIsIterationInvariantRate);
+}
+
 void seq_lengths(benchmark::internal::Benchmark* b) {
     for (int64_t T : {128, 256, 512, 1024, 2048, 4096})
         b->Arg(T);
@@ -173,6 +212,10 @@ BENCHMARK(BM_mlstm_chunkwise)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_mlstm_recurrent)->Arg(128)->Arg(1024)->Arg(4096)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_teacher_gpt2_small)->Arg(512)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_mlstm_form_crossover)
+    ->ArgsProduct({{256, 512, 1024}, {64, 128, 256, 384}, {0, 1}})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_decode_gpt2_small)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

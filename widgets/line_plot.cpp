@@ -174,6 +174,19 @@ void LinePlot::fitYRanges() {
                 robust = true;
             }
         }
+        // No data on this axis yet (a perplexity plot before the first evaluation): a sane
+        // default instead of whatever range QCP derives from nothing (1e-100 .. 1e100 on log).
+        bool any = false;
+        for (size_t i = 0; i < m_series.size() && !any; ++i) {
+            const bool right = m_rightFrom >= 0 && static_cast<int>(i) >= m_rightFrom;
+            if (right != (axis == m_plot->yAxis2)) continue;
+            for (double v : m_series[i].values)
+                any = any || (std::isfinite(v) && (!log || v > 0));
+        }
+        if (!any) {
+            axis->setRange(log ? QCPRange(1.0, 100.0) : QCPRange(0.0, 1.0));
+            continue;
+        }
         const QCPRange r = axis->range();
         if (log) {
             if (!robust) {
@@ -231,6 +244,7 @@ void LinePlot::setLogY(bool logY) {
     } else {
         m_plot->yAxis->setTicker(QSharedPointer<QCPAxisTicker>::create());
     }
+    fitYRanges();  // also gives an empty plot sane axes
     m_plot->replot(QCustomPlot::rpQueuedReplot);
 }
 

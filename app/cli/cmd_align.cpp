@@ -18,6 +18,7 @@
 #include "core/base/log.h"
 #include "core/capture/memory_sink.h"
 #include "core/io/tokenizer.h"
+#include "core/models/model_peek.h"
 #include "core/models/registry.h"
 #include "core/runtime/runtime.h"
 #include "core/store/capture_reader.h"
@@ -109,6 +110,7 @@ void write_tables(const analysis::AlignmentReport& rep, const std::string& out) 
 
 Models load_pair(const std::string& tdir, const std::string& sdir, const models::LoadOptions& lo) {
     Models m;
+    models::check_pairable(tdir, sdir, "dxl align");
     m.teacher = models::load_model(tdir, lo);
     m.student = models::load_model(sdir, lo);
     DXL_CHECK(m.teacher->info().family == "transformer", UsageError,
@@ -193,7 +195,7 @@ int run_align(const std::vector<std::string>& argv) {
               "dxl align: the teacher's vocabulary (", m.teacher->info().vocab_size,
               ") differs from the student's (", m.student->info().vocab_size,
               "); distilled pairs share one tokenizer");
-    auto tok = io::load_tokenizer(tdir);
+    auto tok = load_tokenizer_option(args, tdir);
     auto seqs = read_token_input(args, tok.get(), tdir);
     m.teacher->module().eval();
     m.student->module().eval();

@@ -18,6 +18,7 @@
 #include "core/base/log.h"
 #include "core/capture/h5_capture_sink.h"
 #include "core/io/tokenizer.h"
+#include "core/models/model_peek.h"
 #include "core/models/registry.h"
 #include "core/runtime/runtime.h"
 #include "core/store/capture_writer.h"
@@ -44,7 +45,9 @@ const std::string kCaptureUsage =
         "mLSTM block\n"
         "with C/n/m at the state positions (default: every chunk boundary), sLSTM gates and "
         "states, and\n"
-        "student logits. Teacher and student must share the vocabulary. The file is written as\n"
+        "student logits (full up to 32768 tokens of vocabulary; above, the top 64 with the\n"
+        "log-normaliser unless --logits full). Teacher and student must share the vocabulary\n"
+        "(checked from the configs before any weight is read). The file is written as\n"
         "run.h5.partial, flushed after every sample and renamed when complete; after a crash,\n"
         "`dxl inspect run.h5 --repair` keeps the committed samples. --append adds samples to a "
         "finished\n"
@@ -59,6 +62,8 @@ const std::string kCaptureUsage =
     "  --store-dtype f16|f32  dtype of the stored maps and states (default f16; gates and\n"
     "                      stabilisers are always f32)\n" +
     kDeviceHelp;
+
+constexpr int64_t kFullLogitsMaxVocab = 32768;
 
 // "2G", "500M", "64k", "12345" -> bytes.
 uint64_t parse_bytes(const std::string& s) {
@@ -144,6 +149,10 @@ int run_capture(const std::vector<std::string>& argv) {
     const std::string teacher_dir = args.require("teacher");
     const std::string student_dir = args.require("student");
     const std::string out = args.require("out");
+    // Refuse a mismatched pair from the configs before any weight is read.
+    const models::ModelPeek tpeek = models::peek_model(teacher_dir);
+    models::check_pairable(tpeek, models::peek_model(student_dir), "capture");
+    const int64_t vocab = tpeek.summary.info.vocab_size;
 
     capture::H5SinkOptions so;
     if (auto v = args.get("layers"))
@@ -164,7 +173,11 @@ int run_capture(const std::vector<std::string>& argv) {
     DXL_CHECK(so.chunk_size > 0, UsageError, "--chunk-size: expected a positive integer");
     so.implicit_attn = args.flag("implicit-attn");
     so.hidden = args.flag("hidden");
-    const std::string logits = args.get_or("logits", "full");
+    // Full logits of a large vocabulary dominate a capture (78 of 98 MB for 128 tokens of a 152k
+    // vocabulary); above 32k tokens the default keeps the top 64 and the log-normaliser.
+    const bool default_logits = !args.has("logits");
+    const std::string logits =
+        args.get_or("logits", vocab > kFullLogitsMaxVocab ? "top64" : "full");
     if (logits != "full") {
         const std::string k = logits.rfind("top", 0) == 0 ? logits.substr(3) : "";
         DXL_CHECK(
@@ -198,22 +211,21 @@ int run_capture(const std::vector<std::string>& argv) {
         add_device_options(ds);
         lo = device_load_options(Args("capture", device_argv, ds));
     }
-    auto teacher = models::load_model(teacher_dir, lo);
-    auto student = models::load_model(student_dir, lo);
-    const auto& ti = teacher->info();
-    const auto& si = student->info();
-    DXL_CHECK(ti.vocab_size == si.vocab_size, ValueError,
-              "capture: teacher and student must share the vocabulary, "
-              "but the teacher has ",
-              ti.vocab_size, " tokens and the student ", si.vocab_size,
-              "; pick a student built for this teacher (dxl info shows both)");
     auto ttok = io::load_tokenizer(teacher_dir);
     auto stok = io::load_tokenizer(student_dir);
     DXL_CHECK(!ttok || !stok || ttok->fingerprint() == stok->fingerprint(), ValueError,
               "capture: teacher and student tokenizers differ (fingerprints ",
               ttok ? ttok->fingerprint() : "", " vs ", stok ? stok->fingerprint() : "",
-              "); both must use the same tokenizer.json");
-    const io::Tokenizer* tok = ttok ? ttok.get() : stok.get();
+              "); both must use the same tokenizer.json: make the student with `dxl student "
+              "--for ",
+              teacher_dir, " --out DIR`");
+    auto teacher = models::load_model(teacher_dir, lo);
+    auto student = models::load_model(student_dir, lo);
+    const auto& ti = teacher->info();
+    const auto& si = student->info();
+    // --tokenizer gives checkpoints that ship without one a tokenizer; its hash is recorded.
+    auto given_tok = args.has("tokenizer") ? load_tokenizer_option(args, teacher_dir) : nullptr;
+    const io::Tokenizer* tok = given_tok ? given_tok.get() : ttok ? ttok.get() : stok.get();
 
     std::vector<std::vector<int64_t>> seqs;
     if (auto d = args.get("dataset")) {
@@ -344,6 +356,11 @@ int run_capture(const std::vector<std::string>& argv) {
         100.0 * size / std::max(1.0, static_cast<double>(st.fp32_bytes)),
         format_bytes(static_cast<double>(st.fp32_bytes)).c_str(), h5::to_string(writer.filter()),
         static_cast<double>(st.fp32_bytes) / 1e9 / std::max(1e-9, st.busy_seconds));
+    if (so.logits_top_k > 0)
+        std::printf(
+            "logits: top %lld per position with the log-normaliser%s\n",
+            static_cast<long long>(so.logits_top_k),
+            default_logits ? " (the default above 32768 tokens; --logits full keeps all)" : "");
     return 0;
 }
 

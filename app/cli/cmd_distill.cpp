@@ -10,6 +10,7 @@
 #include "app/cli/train_progress.h"
 #include "core/base/error.h"
 #include "core/dist/process_group.h"
+#include "core/models/model_peek.h"
 #include "core/runtime/runtime.h"
 #include "core/train/trainer.h"
 
@@ -68,6 +69,9 @@ int run_distill(const std::vector<std::string>& argv) {
             st.tokens = 0;
         }
     }
+    // A given student must fit the teacher; refused before either is loaded.
+    if (!cfg.teacher.empty() && !cfg.student.dir.empty())
+        models::check_pairable(cfg.teacher, cfg.student.dir, "dxl distill");
     dist::DistOptions dopt;
     std::unique_ptr<dist::ProcessGroup> group;
     if (args.has("rank") || args.has("world-size")) {

@@ -5,10 +5,12 @@
 
 #include "app/cli/args.h"
 #include "app/cli/commands.h"
+#include "app/cli/inputs.h"
 #include "core/base/error.h"
 #include "core/data/dataset.h"
 #include "core/io/tokenizer.h"
 #include "core/models/language_model.h"
+#include "core/models/model_peek.h"
 #include "core/models/registry.h"
 #include "core/runtime/runtime.h"
 #include "core/train/run_log.h"
@@ -19,7 +21,8 @@ namespace dxl::cli {
 namespace {
 const char* const kEvalUsage =
     "usage: dxl eval --model DIR --data SPEC [--teacher DIR] [--seq-len 128] [--batch-size 8]\n"
-    "                [--batches 16] [--heldout-fraction 0.05] [--seed 1234] [--threads N]\n"
+    "                [--batches 16] [--heldout-fraction 0.05] [--seed 1234] [--tokenizer FILE] "
+    "[--threads N]\n"
     "       dxl eval --log RUN.dxlrec [--kind train|eval|event] [--format csv|json] [--out "
     "FILE]\n\n"
     "Evaluates on the held-out split of SPEC: perplexity = exp(masked mean CE) of the model and "
@@ -63,6 +66,7 @@ int run_eval(const std::vector<std::string>& argv) {
     dc.seq_len = args.get_int("seq-len", 128);
     dc.heldout_fraction = args.get_double("heldout-fraction", dc.heldout_fraction);
     dc.seed = static_cast<uint64_t>(args.get_int("seed", static_cast<int64_t>(dc.seed)));
+    if (args.has("teacher")) models::check_pairable(args.require("teacher"), dir, "dxl eval");
     auto model = models::load_model(dir);
     std::unique_ptr<models::LanguageModel> teacher;
     if (args.has("teacher")) {
@@ -71,7 +75,7 @@ int run_eval(const std::vector<std::string>& argv) {
                   "dxl eval: teacher vocabulary ", teacher->info().vocab_size,
                   " != model vocabulary ", model->info().vocab_size);
     }
-    auto tok = io::load_tokenizer(args.has("teacher") ? args.require("teacher") : dir);
+    auto tok = load_tokenizer_option(args, args.has("teacher") ? args.require("teacher") : dir);
     if (!tok) tok = io::load_tokenizer(dir);
     data::Dataset ds(dc, tok.get(), model->info().vocab_size);
     nlohmann::json m = train::evaluate(*model, teacher.get(), ds, args.get_int("batch-size", 8),

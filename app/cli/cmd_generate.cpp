@@ -54,7 +54,7 @@ int run_generate(const std::vector<std::string>& argv) {
     const models::LoadOptions lo = device_load_options(args);  // refuses cuda before any work
 
     auto model = models::load_model(dir, lo);
-    auto tok = io::load_tokenizer(dir);
+    auto tok = load_tokenizer_option(args, dir);
     if (tok && tok->eos_id()) go.eos_token_id = *tok->eos_id();
     auto seqs = read_token_input(args, tok.get(), dir);
     DXL_CHECK(seqs.size() == 1, UsageError, "dxl generate: takes one sequence, but got ",

@@ -14,6 +14,7 @@
 #include "core/base/log.h"
 #include "core/capture/memory_sink.h"
 #include "core/io/tokenizer.h"
+#include "core/models/model_peek.h"
 #include "core/models/registry.h"
 #include "core/runtime/device.h"
 #include "core/runtime/runtime.h"
@@ -62,9 +63,10 @@ void write_float(const h5::Group& root, const std::string& name, const torch::Te
 
 namespace {
 const std::string kInfoUsage =
-    "usage: dxl info (--model DIR | --config FILE) [--threads N]\n\n"
+    "usage: dxl info (--model DIR | --config FILE) [--tokenizer FILE] [--threads N]\n\n"
     "Describes a model: architecture, layers/blocks, heads, width, vocabulary, context, total and\n"
-    "trainable parameter counts, tokenizer and compute backend. --config reads a config.json "
+    "trainable parameter counts, weights (from the safetensors headers: no weight is loaded),\n"
+    "tokenizer and compute backend. --config reads a config.json "
     "alone\n"
     "(no weights needed), e.g. data/configs/student_paper_qwen2.5-1.5b.json.\n";
 const std::string kForwardUsage =
@@ -86,15 +88,15 @@ const std::string kForwardUsage =
 
 int run_info(const std::vector<std::string>& argv) {
     OptionSpec spec = common_spec();
-    spec.with_value.insert({"model", "config"});
+    spec.with_value.insert({"model", "config", "tokenizer"});
     Args args("info", argv, spec);
     DXL_CHECK(args.has("model") != args.has("config"), UsageError,
               "dxl info: give exactly one of --model DIR or --config FILE");
     setup_runtime(args);
     if (auto dir = args.get("model")) {
-        auto model = models::load_model(*dir);
-        auto tok = io::load_tokenizer(*dir);
-        print_model_summary(*dir, *model, tok.get());
+        const models::ModelPeek peek = models::peek_model(*dir);
+        auto tok = load_tokenizer_option(args, *dir);
+        print_peek_summary(peek, tok.get());
     } else {
         print_config_summary(*args.get("config"));
     }
@@ -123,7 +125,7 @@ int run_forward(const std::vector<std::string>& argv) {
     const models::LoadOptions lo = device_load_options(args);  // refuses cuda before any work
 
     auto model = models::load_model(dir, lo);
-    auto tok = io::load_tokenizer(dir);
+    auto tok = load_tokenizer_option(args, dir);
     auto seqs = read_token_input(args, tok.get(), dir);
     DXL_CHECK(seqs.size() == 1, UsageError,
               "dxl forward: takes one sequence, but --tokens-file holds ", seqs.size(),

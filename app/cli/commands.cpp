@@ -16,7 +16,9 @@ const char* const kInputHelp =
     "  --text STR          text, encoded with the model's tokenizer.json\n"
     "  --text-file F       the same, read from a file\n"
     "  --tokens 1,2,3      token ids\n"
-    "  --tokens-file F     token ids, comma-separated, one sequence per line\n";
+    "  --tokens-file F     token ids, comma-separated, one sequence per line\n"
+    "  --tokenizer FILE    a tokenizer.json to use instead of the model's (for checkpoints\n"
+    "                      that ship without one)\n";
 
 CommandRegistration::CommandRegistration(const Command& c) {
     registry().push_back(c);

@@ -7,11 +7,22 @@
 
 #include "core/base/error.h"
 #include "core/io/tokenizer.h"
+#include "core/io/tokenizer_bpe.h"
 
 namespace dxl::cli {
 
 void add_input_options(OptionSpec& spec) {
-    spec.with_value.insert({"text", "text-file", "tokens", "tokens-file"});
+    spec.with_value.insert({"text", "text-file", "tokens", "tokens-file", "tokenizer"});
+}
+
+std::unique_ptr<io::Tokenizer> load_tokenizer_option(const Args& args,
+                                                     const std::string& model_dir) {
+    if (auto path = args.get("tokenizer")) {
+        DXL_CHECK(std::filesystem::is_regular_file(*path), IoError, "--tokenizer: ", *path,
+                  ": no such file; give a Hugging Face tokenizer.json");
+        return io::BpeTokenizer::load(*path);
+    }
+    return io::load_tokenizer(model_dir);
 }
 
 namespace {
@@ -26,8 +37,10 @@ std::string read_file(const std::string& path, const std::string& option) {
 
 std::vector<int64_t> encode(const io::Tokenizer* tok, const std::string& text,
                             const std::string& dir) {
-    DXL_CHECK(tok != nullptr, UsageError, "--text: the model in ", dir,
-              " has no tokenizer (no tokenizer.json); pass token ids with --tokens 1,2,3 instead");
+    DXL_CHECK(
+        tok != nullptr, UsageError, "--text: the model in ", dir,
+        " has no tokenizer (no tokenizer.json); pass token ids with --tokens 1,2,3 instead, or "
+        "give one with --tokenizer FILE");
     auto ids = tok->encode(text);
     DXL_CHECK(!ids.empty(), ValueError,
               "--text: the text encodes to zero tokens; give a non-empty text");

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,8 +14,14 @@ class Tokenizer;
 
 namespace dxl::cli {
 
-// Options every token-taking command accepts.
+// Options every token-taking command accepts (also --tokenizer FILE).
 void add_input_options(OptionSpec& spec);
+
+// The tokenizer given with --tokenizer FILE (a tokenizer.json), else the one in model_dir
+// (tokenizer.json or a byte tokenizer named by config.json), else nullptr. IoError when FILE is
+// missing.
+std::unique_ptr<io::Tokenizer> load_tokenizer_option(const Args& args,
+                                                     const std::string& model_dir);
 
 // The token sequences the user asked for (one per --tokens-file line; one otherwise).
 // --text needs a tokenizer (UsageError naming the model directory otherwise). Exactly one input

@@ -10,6 +10,7 @@
 #include "core/io/tokenizer.h"
 #include "core/models/config_summary.h"
 #include "core/models/language_model.h"
+#include "core/models/model_peek.h"
 #include "dxl/kernels/backend.h"
 
 namespace dxl::cli {
@@ -70,22 +71,36 @@ void print_backend() {
 
 }  // namespace
 
-void print_model_summary(const std::string& dir, models::LanguageModel& model,
-                         const io::Tokenizer* tokenizer) {
-    line("model", dir);
-    print_info(model.info(), models::count_parameters(model.module(), false),
-               models::count_parameters(model.module(), true));
-    line("tokenizer", tokenizer ? tokenizer->description()
-                                : std::string("none (no tokenizer.json; use --tokens)"));
-    print_backend();
-}
-
 void print_config_summary(const std::string& config_path) {
     io::JsonConfig cfg = io::JsonConfig::load(config_path);
     models::ConfigSummary s = models::summarize_config(cfg);
     line("config", config_path);
     print_info(s.info, s.total_parameters, s.trainable_parameters);
     line("counted", "from the config alone (no weights read)");
+    print_backend();
+}
+
+void print_peek_summary(const models::ModelPeek& peek, const io::Tokenizer* tokenizer) {
+    line("model", peek.dir);
+    print_info(peek.summary.info, peek.summary.total_parameters, peek.summary.trainable_parameters);
+    std::string dtypes;
+    for (const auto& [name, count] : peek.dtypes)
+        dtypes += (dtypes.empty() ? "" : ", ") + name +
+                  (peek.dtypes.size() > 1 ? " x" + std::to_string(count) : "");
+    char gb[32];
+    std::snprintf(gb, sizeof gb, "%.3f GB", static_cast<double>(peek.checkpoint_bytes) / 1e9);
+    std::string weights = std::to_string(peek.checkpoint_tensors) + " tensors in " +
+                          std::to_string(peek.checkpoint_files) + " file(s), " + dtypes + ", " +
+                          gb + " (headers read, no weights loaded)";
+    // A checkpoint may legitimately hold extras (a tied head stored twice, rotary buffers), so a
+    // difference is reported, not refused; `dxl forward` names the offending tensor.
+    if (peek.checkpoint_parameters != peek.summary.total_parameters)
+        weights += "; holds " + with_commas(peek.checkpoint_parameters) +
+                   " elements, the config implies " + with_commas(peek.summary.total_parameters);
+    line("weights", weights);
+    line("tokenizer", tokenizer ? tokenizer->description()
+                                : std::string("none (no tokenizer.json; use --tokens or "
+                                              "--tokenizer FILE)"));
     print_backend();
 }
 

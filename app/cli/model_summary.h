@@ -7,13 +7,13 @@ namespace dxl::io {
 class Tokenizer;
 }
 namespace dxl::models {
-class LanguageModel;
+struct ModelPeek;
 }
 
 namespace dxl::cli {
 
-void print_model_summary(const std::string& dir, models::LanguageModel& model,
-                         const io::Tokenizer* tokenizer);
 void print_config_summary(const std::string& config_path);
+// `dxl info --model`: config.json and the safetensors headers only (no weight is read).
+void print_peek_summary(const models::ModelPeek& peek, const io::Tokenizer* tokenizer);
 
 }  // namespace dxl::cli

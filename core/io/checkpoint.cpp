@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <set>
@@ -31,7 +32,9 @@ std::string shape_str(c10::IntArrayRef shape) {
     return os.str();
 }
 
-torch::Dtype to_torch(DType t) {
+}  // namespace
+
+torch::Dtype to_torch_dtype(DType t) {
     switch (t) {
         case DType::F64:
             return torch::kFloat64;
@@ -56,6 +59,8 @@ torch::Dtype to_torch(DType t) {
     }
     return torch::kFloat32;
 }
+
+namespace {
 
 std::optional<DType> from_torch(torch::Dtype t) {
     switch (t) {
@@ -202,6 +207,20 @@ torch::ScalarType Checkpoint::floating_dtype() const {
     }
 }
 
+DType Checkpoint::stored_dtype(const std::string& name) const {
+    const auto it = m_owner.find(name);
+    DXL_CHECK(it != m_owner.end(), FormatError, m_source, ": tensor '", name, "' is missing");
+    return m_files[it->second]->find(name)->dtype;
+}
+
+uint64_t Checkpoint::data_bytes() const noexcept {
+    uint64_t n = 0;
+    for (const auto& f : m_files)
+        for (const auto& t : f->tensors())
+            n += t.end - t.begin;
+    return n;
+}
+
 torch::Tensor Checkpoint::get(const std::string& name, torch::Dtype dtype) const {
     const auto it = m_owner.find(name);
     DXL_CHECK(it != m_owner.end(), FormatError, m_source, ": tensor '", name,
@@ -213,7 +232,8 @@ torch::Tensor Checkpoint::get(const std::string& name, torch::Dtype dtype) const
               ": tensor '", name, "' is ", dtype_name(e.dtype), "; converting it to ",
               c10::toString(dtype), " would truncate; request a floating-point dtype");
     // Copy out of the mapping (tensor starts need not be aligned for their dtype).
-    torch::Tensor raw = torch::empty(e.shape, torch::TensorOptions().dtype(to_torch(e.dtype)));
+    torch::Tensor raw =
+        torch::empty(e.shape, torch::TensorOptions().dtype(to_torch_dtype(e.dtype)));
     const size_t nbytes = static_cast<size_t>(e.end - e.begin);
     if (nbytes > 0) std::memcpy(raw.data_ptr(), f.data(e), nbytes);
     if (e.dtype == DType::BOOL && nbytes > 0) {
@@ -222,6 +242,7 @@ torch::Tensor Checkpoint::get(const std::string& name, torch::Dtype dtype) const
             DXL_CHECK(b[i] <= 1, FormatError, f.path(), ": tensor '", name, "': BOOL element ", i,
                       " has byte value ", static_cast<unsigned>(b[i]), ", expected 0 or 1");
     }
+    f.release(e);
     if (raw.scalar_type() == dtype) return raw;
     return raw.to(dtype).contiguous();
 }
@@ -232,6 +253,26 @@ torch::Tensor Checkpoint::get(const std::string& name, const std::vector<int64_t
     DXL_CHECK(have == expected_shape, ShapeError, m_source, ": ", name, ": expected ",
               shape_str(expected_shape), ", got ", shape_str(have));
     return get(name, dtype);
+}
+
+void Checkpoint::copy_to(const std::string& name, torch::Tensor& dst) const {
+    if (!contains(name)) (void)get(name);  // throws the missing-tensor error
+    const auto have = shape(name);
+    DXL_CHECK(have == dst.sizes().vec(), ShapeError, m_source, ": ", name, ": expected ",
+              shape_str(dst.sizes()), ", got ", shape_str(have));
+    const SafetensorsFile& f = *m_files[m_owner.at(name)];
+    const TensorEntry& e = *f.find(name);
+    const auto* src = f.data(e);
+    if (!is_float(e.dtype) || !dst.is_floating_point() ||
+        reinterpret_cast<uintptr_t>(src) % dtype_size(e.dtype) != 0 || e.end == e.begin) {
+        dst.copy_(get(name, dst.scalar_type()));
+        return;
+    }
+    // A read-only view of the mapping; copy_ converts element-wise into the parameter.
+    torch::Tensor view = torch::from_blob(const_cast<uint8_t*>(src), have,
+                                          torch::TensorOptions().dtype(to_torch_dtype(e.dtype)));
+    dst.copy_(view);
+    f.release(e);
 }
 
 std::string Checkpoint::description() const {

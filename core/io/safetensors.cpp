@@ -430,6 +430,16 @@ const uint8_t* SafetensorsFile::data(const TensorEntry& t) const noexcept {
     return m_map + m_header.data_offset + t.begin;
 }
 
+void SafetensorsFile::release(const TensorEntry& t) const noexcept {
+    if (!m_map || t.end <= t.begin) return;
+    static const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+    const uint64_t first = (m_header.data_offset + t.begin) / page * page;
+    const uint64_t last = std::min<uint64_t>(m_header.data_offset + t.end, m_size);
+    // Read-only private mapping: dropped pages are re-read from the file if touched again.
+    ::madvise(const_cast<uint8_t*>(m_map) + first, static_cast<size_t>(last - first),
+              MADV_DONTNEED);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Writer
 

@@ -63,6 +63,9 @@ class SafetensorsFile {
     }
     const TensorEntry* find(const std::string& name) const noexcept;
     const uint8_t* data(const TensorEntry& t) const noexcept;  // start of the tensor's bytes
+    // Drops the mapped pages of `t` from this process's resident set once its bytes were copied
+    // out (they stay in the page cache), so loading a model never holds a second full copy.
+    void release(const TensorEntry& t) const noexcept;
 
   private:
     std::string m_path;

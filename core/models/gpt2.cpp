@@ -17,6 +17,7 @@
 #include "core/capture/capture_sink.h"
 #include "core/io/checkpoint.h"
 #include "core/models/architectures.h"
+#include "core/models/row_linear.h"
 #include "core/models/transformer_common.h"
 
 namespace dxl::models {
@@ -70,9 +71,7 @@ class Conv1dImpl : public torch::nn::Module {
         torch::nn::init::normal_(weight, 0.0, 0.02);
     }
     torch::Tensor forward(const torch::Tensor& x) {  // (..., in) -> (..., out)
-        auto out_shape = x.sizes().vec();
-        out_shape.back() = weight.size(1);
-        return torch::addmm(bias, x.reshape({-1, x.size(-1)}), weight).view(out_shape);
+        return row_linear(x, weight.t(), bias);
     }
     torch::Tensor weight;  // (in, out)
     torch::Tensor bias;    // (out)
@@ -267,7 +266,7 @@ class Gpt2LanguageModel : public TransformerLanguageModel {
         x = tr.ln_f(x);  // (B, T, D)
         capture::emit(sink, {"teacher", -1, capture::point::kFinalHidden}, [&] { return x; });
         check_finite(x, check_layers, "the final layer norm (transformer.ln_f)");
-        return torch::matmul(x, m_model->head_weight().t()).to(torch::kFloat32);  // (B, T, V)
+        return row_linear(x, m_model->head_weight()).to(torch::kFloat32);  // (B, T, V)
     }
 
   private:

@@ -15,6 +15,7 @@
 #include "core/capture/capture_sink.h"
 #include "core/io/checkpoint.h"
 #include "core/models/architectures.h"
+#include "core/models/row_linear.h"
 
 namespace dxl::models {
 
@@ -77,6 +78,11 @@ LlamaConfig parse_llama_config(const io::JsonConfig& cfg) {
 
 namespace {
 
+// A Linear applied through row_linear (GEMV when decoding one token).
+torch::Tensor lin(const torch::nn::Linear& m, const torch::Tensor& x) {
+    return row_linear(x, m->weight, m->bias);
+}
+
 torch::nn::Linear linear(int64_t in, int64_t out, bool bias) {
     return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias));
 }
@@ -101,13 +107,14 @@ class LlamaAttentionImpl : public torch::nn::Module {
         auto heads = [&](const torch::Tensor& t, int64_t n) {  // (B, T, n * Dh) -> (B, n, T, Dh)
             return t.view({B, T, n, m_head_dim}).transpose(1, 2);
         };
-        torch::Tensor q = apply_rope(heads(q_proj(x), m_n_heads), cos, sin);     // (B, H, T, Dh)
-        torch::Tensor k = apply_rope(heads(k_proj(x), m_n_kv_heads), cos, sin);  // (B, Hkv, T, Dh)
-        torch::Tensor v = heads(v_proj(x), m_n_kv_heads);                        // (B, Hkv, T, Dh)
-        if (cache != nullptr) std::tie(k, v) = cache->append(m_layer, k, v);     // (B, Hkv, S, Dh)
+        torch::Tensor q = apply_rope(heads(lin(q_proj, x), m_n_heads), cos, sin);  // (B, H, T, Dh)
+        torch::Tensor k =
+            apply_rope(heads(lin(k_proj, x), m_n_kv_heads), cos, sin);        // (B, Hkv, T, Dh)
+        torch::Tensor v = heads(lin(v_proj, x), m_n_kv_heads);                // (B, Hkv, T, Dh)
+        if (cache != nullptr) std::tie(k, v) = cache->append(m_layer, k, v);  // (B, Hkv, S, Dh)
         const double scale = 1.0 / std::sqrt(static_cast<double>(m_head_dim));
         torch::Tensor y = causal_attention(q, k, v, mask, scale, sink, m_layer);  // (B, H, T, Dh)
-        return o_proj(y.transpose(1, 2).reshape({B, T, m_n_heads * m_head_dim}));
+        return lin(o_proj, y.transpose(1, 2).reshape({B, T, m_n_heads * m_head_dim}));
     }
     torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
 
@@ -128,7 +135,7 @@ class LlamaMlpImpl : public torch::nn::Module {
             register_module("down_proj", linear(c.intermediate_size, c.hidden_size, c.mlp_bias));
     }
     torch::Tensor forward(const torch::Tensor& x) {  // (B, T, D) -> (B, T, D)
-        return down_proj(torch::silu(gate_proj(x)) * up_proj(x));
+        return lin(down_proj, torch::silu(lin(gate_proj, x)) * lin(up_proj, x));
     }
     torch::nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
 };
@@ -257,7 +264,7 @@ class LlamaLanguageModel : public TransformerLanguageModel {
         x = m.norm(x);  // (B, T, D)
         capture::emit(sink, {"teacher", -1, capture::point::kFinalHidden}, [&] { return x; });
         check_finite(x, check_layers, "the final norm (model.norm)");
-        return torch::matmul(x, m_model->head_weight().t()).to(torch::kFloat32);  // (B, T, V)
+        return row_linear(x, m_model->head_weight()).to(torch::kFloat32);  // (B, T, V)
     }
 
   private:

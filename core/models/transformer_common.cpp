@@ -253,8 +253,7 @@ void load_strict(torch::nn::Module& module, const io::Checkpoint& ckpt,
     for (auto& item : module.named_parameters(/*recurse=*/true)) {
         const std::string name = to_checkpoint_name(item.key());
         torch::Tensor& param = item.value();
-        torch::Tensor w = ckpt.get(name, param.sizes().vec(), param.scalar_type());
-        param.copy_(w);
+        ckpt.copy_to(name, param);  // converted per tensor from the mapped file
         used.insert(name);
     }
     std::vector<std::string> unexpected;

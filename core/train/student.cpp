@@ -8,6 +8,7 @@
 
 #include "core/base/error.h"
 #include "core/io/checkpoint.h"
+#include "core/models/model_peek.h"
 #include "core/models/registry.h"
 #include "core/models/xlstm_config.h"
 #include "core/models/xlstm_v1.h"
@@ -17,7 +18,10 @@ namespace fs = std::filesystem;
 namespace dxl::train {
 
 nlohmann::json student_config_for(const models::LanguageModel& teacher, const StudentSpec& spec) {
-    const auto& ti = teacher.info();
+    return student_config_for(teacher.info(), spec);
+}
+
+nlohmann::json student_config_for(const models::ModelInfo& ti, const StudentSpec& spec) {
     DXL_CHECK(ti.family == "transformer", UnsupportedError,
               "student: expected a Transformer teacher, but got a ", ti.family, " model (",
               ti.architecture, ")");
@@ -56,6 +60,37 @@ std::unique_ptr<models::LanguageModel> make_student(models::LanguageModel& teach
         for (auto& p : student->module().named_parameters(true)) {
             if (p.key() == "token_embedding.weight") p.value().copy_(emb);
             if (p.key() == "lm_head.weight") p.value().copy_(head);
+        }
+    }
+    if (config_out) *config_out = cfg;
+    return student;
+}
+
+std::unique_ptr<models::LanguageModel> make_student_for_dir(const std::string& teacher_dir,
+                                                            const StudentSpec& spec,
+                                                            nlohmann::json* config_out,
+                                                            torch::Dtype* teacher_dtype_out) {
+    const models::ModelPeek peek = models::peek_model(teacher_dir);
+    nlohmann::json cfg = student_config_for(peek.summary.info, spec);
+    if (spec.overrides.contains("context_length"))
+        cfg["context_length"] = spec.overrides["context_length"];
+    auto student = models::build_model(io::JsonConfig(cfg, "student config"), nullptr);
+    const io::Checkpoint ck = io::Checkpoint::open_dir(teacher_dir);
+    std::string emb_name, head_name;
+    for (const char* n : {"model.embed_tokens.weight", "wte.weight", "transformer.wte.weight"})
+        if (ck.contains(n)) emb_name = n;
+    DXL_CHECK(!emb_name.empty(), UnsupportedError, "student: cannot find the token embedding in ",
+              ck.description(), " (expected model.embed_tokens.weight or wte.weight)");
+    head_name = ck.contains("lm_head.weight") ? "lm_head.weight" : emb_name;  // tied teacher
+    const auto& info = peek.summary.info;
+    const std::vector<int64_t> vd{info.vocab_size, info.d_model};
+    if (teacher_dtype_out) *teacher_dtype_out = io::to_torch_dtype(ck.stored_dtype(emb_name));
+    if (spec.copy_teacher_embeddings) {
+        torch::NoGradGuard no_grad;
+        // One (V, D) tensor at a time: each is read, copied and released before the next.
+        for (auto& p : student->module().named_parameters(true)) {
+            if (p.key() == "token_embedding.weight") p.value().copy_(ck.get(emb_name, vd));
+            if (p.key() == "lm_head.weight") p.value().copy_(ck.get(head_name, vd));
         }
     }
     if (config_out) *config_out = cfg;
@@ -146,8 +181,8 @@ std::vector<std::pair<std::string, torch::Tensor>> model_tensors(models::Languag
 }
 
 void save_model_dir(models::LanguageModel& model, const nlohmann::json& config,
-                    const std::string& dir, bool byte_tokenizer,
-                    const std::string& tokenizer_from) {
+                    const std::string& dir, bool byte_tokenizer, const std::string& tokenizer_from,
+                    torch::Dtype frozen_dtype) {
     fs::create_directories(dir);
     nlohmann::json cfg = config;
     if (byte_tokenizer) cfg["tokenizer_class"] = "dxl-byte";
@@ -159,14 +194,22 @@ void save_model_dir(models::LanguageModel& model, const nlohmann::json& config,
         DXL_CHECK(o.good(), IoError, "save model: cannot write ", tmp);
         fs::rename(tmp, dir + "/config.json");
     }
+    const auto frozen = config.value("dxl_frozen", std::vector<std::string>{});
+    auto is_frozen = [&](const std::string& n) {
+        for (const auto& f : frozen)
+            if (n.rfind(f + ".", 0) == 0) return true;
+        return false;
+    };
     std::vector<std::pair<std::string, torch::Tensor>> tensors;
     for (auto& [n, t] : model_tensors(model))
-        tensors.emplace_back(n, t.detach().contiguous());
+        tensors.emplace_back(
+            n, is_frozen(n) ? t.detach().to(frozen_dtype).contiguous() : t.detach().contiguous());
     io::save_safetensors(dir + "/model.safetensors", tensors,
                          {{"format", "pt"}, {"producer", "dxl"}});
-    if (!tokenizer_from.empty() && fs::exists(tokenizer_from + "/tokenizer.json"))
-        fs::copy_file(tokenizer_from + "/tokenizer.json", dir + "/tokenizer.json",
-                      fs::copy_options::overwrite_existing);
+    const std::string tok =
+        fs::is_regular_file(tokenizer_from) ? tokenizer_from : tokenizer_from + "/tokenizer.json";
+    if (!tokenizer_from.empty() && fs::exists(tok))
+        fs::copy_file(tok, dir + "/tokenizer.json", fs::copy_options::overwrite_existing);
 }
 
 }  // namespace dxl::train

@@ -27,11 +27,20 @@ namespace dxl::train {
 // The student's config.json for `teacher` (preset + overrides; tied; frozen modules listed in
 // dxl_frozen). UnsupportedError when the teacher is not a Transformer.
 nlohmann::json student_config_for(const models::LanguageModel& teacher, const StudentSpec& spec);
+nlohmann::json student_config_for(const models::ModelInfo& teacher, const StudentSpec& spec);
 // Builds the student and, with spec.copy_teacher_embeddings, copies the teacher's token
 // embedding and LM head (or the tied embedding) into it.
 std::unique_ptr<models::LanguageModel> make_student(models::LanguageModel& teacher,
                                                     const StudentSpec& spec,
                                                     nlohmann::json* config_out);
+
+// The student for the teacher in `teacher_dir`, built from the teacher's config.json; the
+// embedding and LM head are read straight from its checkpoint, so the teacher is never
+// instantiated. *teacher_dtype_out: the dtype the teacher stores its embedding in.
+std::unique_ptr<models::LanguageModel> make_student_for_dir(const std::string& teacher_dir,
+                                                            const StudentSpec& spec,
+                                                            nlohmann::json* config_out,
+                                                            torch::Dtype* teacher_dtype_out);
 
 // Names of the parameters a stage trains: patterns "all", "mlstm", "slstm", "mlstm_mixer",
 // or substrings of parameter names. Frozen modules (config "dxl_frozen") never train.
@@ -68,9 +77,13 @@ class GraphSink : public capture::CaptureSink {
 // The model's parameters in its checkpoint layout (xlstm_v1: export_parameters).
 std::vector<std::pair<std::string, torch::Tensor>> model_tensors(models::LanguageModel& model);
 // Writes DIR/config.json (+ "tokenizer_class": "dxl-byte" when byte_tokenizer) and
-// DIR/model.safetensors; copies tokenizer.json from tokenizer_from when that folder has one.
+// DIR/model.safetensors; copies tokenizer.json from tokenizer_from when that folder has one
+// (tokenizer_from may also name a tokenizer.json file). The modules the config lists in
+// dxl_frozen are stored as frozen_dtype: copies of a bf16 teacher's embedding and head need not
+// double in size.
 void save_model_dir(models::LanguageModel& model, const nlohmann::json& config,
                     const std::string& dir, bool byte_tokenizer,
-                    const std::string& tokenizer_from = "");
+                    const std::string& tokenizer_from = "",
+                    torch::Dtype frozen_dtype = torch::kFloat32);
 
 }  // namespace dxl::train

@@ -166,6 +166,42 @@ TEST(Checkpoint, HalfAndBFloat16BitPatternsDecodeExactly) {
     EXPECT_EQ(c.get("h", torch::kFloat16).scalar_type(), torch::kFloat16);
 }
 
+// copy_to converts straight from the mapped file into a parameter: the same values as get(),
+// for aligned and deliberately misaligned tensor starts, with shape errors named; the headers
+// alone give dtypes and byte counts.
+TEST(Checkpoint, CopyToEqualsGetAndHeadersGiveDtypeAndBytes) {
+    const std::string path = dxl::test::scratch_dir("ckpt_copy_to") + "/w.safetensors";
+    torch::manual_seed(3);
+    const torch::Tensor a = torch::randn({4, 6}).to(torch::kBFloat16);  // (4, 6)
+    const torch::Tensor odd = torch::randn({3}).to(torch::kFloat16);    // (3,): 6 bytes
+    const torch::Tensor b = torch::randn({5, 2});                       // (5, 2) f32
+    // Written in name order: a at 0, b at 48, the 3 bytes of c at 88 put m (91) and z (97) at
+    // odd offsets, which copy_to must not view in place.
+    const torch::Tensor c3 = torch::tensor({1, 2, 3}, torch::kUInt8);
+    const torch::Tensor z = torch::randn({7}).to(torch::kBFloat16);
+    dxl::io::save_safetensors(path, {{"a", a}, {"b", b}, {"c", c3}, {"m", odd}, {"z", z}});
+    const Checkpoint c = Checkpoint::open_file(path);
+    EXPECT_EQ(c.stored_dtype("a"), DType::BF16);
+    EXPECT_EQ(c.stored_dtype("b"), DType::F32);
+    EXPECT_EQ(c.data_bytes(), uint64_t(48 + 40 + 3 + 6 + 14));
+    EXPECT_EQ(c.file_count(), 1u);
+    for (const char* name : {"a", "b", "m", "z"}) {
+        const torch::Tensor want = c.get(name);  // float32
+        torch::Tensor dst = torch::empty_like(want);
+        c.copy_to(name, dst);
+        EXPECT_TRUE(torch::equal(dst, want)) << name;
+    }
+    torch::Tensor wrong = torch::empty({6, 4});
+    try {
+        c.copy_to("a", wrong);
+        ADD_FAILURE() << "no ShapeError";
+    } catch (const dxl::ShapeError& e) {
+        EXPECT_NE(std::string(e.what()).find("a: expected [6, 4], got [4, 6]"), std::string::npos)
+            << e.what();
+    }
+    EXPECT_THROW(c.copy_to("nope", wrong), dxl::FormatError);
+}
+
 // save_safetensors -> Checkpoint for every dtype safetensors knows.
 TEST(Checkpoint, SaveAndLoadEveryDtype) {
     const std::string path = dxl::test::scratch_dir("ckpt_rt") + "/all.safetensors";

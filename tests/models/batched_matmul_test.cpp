@@ -6,6 +6,7 @@
 
 #include "core/models/batched_matmul.h"
 #include "core/models/mlstm_cell.h"
+#include "core/models/row_linear.h"
 
 namespace {
 
@@ -13,6 +14,27 @@ using dxl::models::batched_matmul;
 
 double max_diff(const torch::Tensor& a, const torch::Tensor& b) {
     return (a.to(torch::kFloat64) - b.to(torch::kFloat64)).abs().max().item<double>();
+}
+
+// row_linear: one row through GEMV, several through GEMM, both equal to a float64 brute force,
+// with and without bias and for a transposed (in, out) weight view.
+TEST(RowLinear, EqualsBruteForceForOneAndManyRows) {
+    torch::manual_seed(11);
+    const torch::Tensor w = torch::randn({37, 19});     // (out, in)
+    const torch::Tensor w_in_out = w.t().contiguous();  // (in, out), as GPT-2's Conv1D stores it
+    const torch::Tensor bias = torch::randn({37});
+    for (const auto& shape : {std::vector<int64_t>{1, 1, 19}, std::vector<int64_t>{2, 3, 19}}) {
+        const torch::Tensor x = torch::randn(shape);  // (B, T, in)
+        const torch::Tensor ref = torch::einsum(
+            "bti,oi->bto", {x.to(torch::kFloat64), w.to(torch::kFloat64)});  // (B, T, out)
+        for (bool gemv : {true, false}) {
+            dxl::models::set_row_gemv_enabled(gemv);
+            EXPECT_LT(max_diff(dxl::models::row_linear(x, w), ref), 1e-5);
+            EXPECT_LT(max_diff(dxl::models::row_linear(x, w_in_out.t(), bias), ref + bias), 1e-5);
+            EXPECT_EQ(dxl::models::row_linear(x, w).sizes(), ref.sizes());
+        }
+    }
+    dxl::models::set_row_gemv_enabled(true);
 }
 
 TEST(BatchedMatmul, EqualsTorchMatmulForStridedLayouts) {
