@@ -128,6 +128,7 @@ XlstmConfig parse_xlstm_v1(const io::JsonConfig& cfg) {
                       "' is not supported; supported: ffn_gated");
         }
     }
+    validate(c, cfg.source());  // bounds num_blocks before the block map is built
     // The redundant "_block_map" ("0,1,0": 1 = sLSTM) must agree with slstm_at when present.
     if (cfg.has("_block_map")) {
         const std::string map = cfg.get<std::string>("_block_map");
@@ -138,7 +139,6 @@ XlstmConfig parse_xlstm_v1(const io::JsonConfig& cfg) {
                   expected, "' (from num_blocks and slstm_at), but got '", map,
                   "'; fix slstm_at or remove _block_map");
     }
-    validate(c, cfg.source());
     return c;
 }
 

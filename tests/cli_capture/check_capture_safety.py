@@ -76,7 +76,9 @@ def main():
     added = os.path.getsize(out) - size0
     pct = float(r.stdout.split("% of")[0].split("= ")[-1])
     assert "6 samples added to 6 already there" in r.stdout, r.stdout
-    assert 0 < pct < 100, r.stdout  # uncompressed f16 vs float32: about half
+    # Only the bytes this run added count (small samples carry HDF5 overhead, so about 100 %);
+    # the whole file against the new samples alone gave about twice that.
+    assert "(+" in r.stdout and 0 < pct < 150, r.stdout
     with h5py.File(out, "r") as f:
         assert int(f["manifest"].attrs["count"]) == 12 and "align" in f
 
