@@ -11,6 +11,7 @@
 #include "app/cli/args.h"
 #include "app/cli/commands.h"
 #include "app/cli/device_options.h"
+#include "app/cli/finite_weights.h"
 #include "app/cli/inputs.h"
 #include "core/analysis/alignment.h"
 #include "core/analysis/capture_input.h"
@@ -22,6 +23,7 @@
 #include "core/models/registry.h"
 #include "core/runtime/runtime.h"
 #include "core/store/capture_reader.h"
+#include "core/store/file_lock.h"
 #include "core/store/h5.h"
 
 namespace dxl::cli {
@@ -113,6 +115,8 @@ Models load_pair(const std::string& tdir, const std::string& sdir, const models:
     models::check_pairable(tdir, sdir, "dxl align");
     m.teacher = models::load_model(tdir, lo);
     m.student = models::load_model(sdir, lo);
+    require_finite_weights(*m.teacher, tdir);
+    require_finite_weights(*m.student, sdir);
     DXL_CHECK(m.teacher->info().family == "transformer", UsageError,
               "--teacher: expected a Transformer, but ", tdir, " holds a ",
               m.teacher->info().architecture);
@@ -156,8 +160,18 @@ int run_align(const std::vector<std::string>& argv) {
                   "dxl align: RUN.h5 mode takes no token input (the capture holds the tokens)");
         std::vector<analysis::AlignmentInput> samples;
         std::vector<std::string> types;
+        DXL_CHECK(fs::exists(run), IoError, run, ": no such capture file");
+        const store::FileLock lock(run, "dxl align");  // held until /align is written
         {
             store::CaptureReader reader(run);
+            // Never analyse a damaged sample: refuse the file and point at the repair.
+            const store::IntegrityReport integrity = reader.verify();
+            DXL_CHECK(integrity.ok, FormatError, run, ": ",
+                      integrity.committed - integrity.verified, " of ", integrity.committed,
+                      " samples fail their checksum (",
+                      integrity.problems.empty() ? "damaged" : integrity.problems.front(),
+                      "); `dxl inspect ", run,
+                      " --repair` writes the samples that verify to a new file to align instead");
             if (reader.status() != "complete")
                 log_warn("align: " + run + " has status '" + reader.status() +
                          "'; aligning its committed samples");
@@ -173,7 +187,10 @@ int run_align(const std::vector<std::string>& argv) {
         }
         {
             h5::File f(run, h5::File::Mode::ReadWrite, h5::File::Writes::CrashConsistent);
-            if (f.root().exists("align")) f.root().remove("align");
+            if (f.root().exists("align")) {
+                f.root().remove("align");
+                std::printf("replacing the earlier /align results in %s\n", run.c_str());
+            }
             analysis::write_align_group(rep, f.root());
             f.flush();
         }

@@ -12,8 +12,11 @@
 #include "app/cli/args.h"
 #include "app/cli/commands.h"
 #include "app/cli/device_options.h"
+#include "app/cli/finite_weights.h"
 #include "app/cli/format_bytes.h"
 #include "app/cli/inputs.h"
+#include "app/cli/stop_signals.h"
+#include "app/cli/train_outcome.h"
 #include "core/base/error.h"
 #include "core/base/log.h"
 #include "core/capture/h5_capture_sink.h"
@@ -22,6 +25,7 @@
 #include "core/models/registry.h"
 #include "core/runtime/runtime.h"
 #include "core/store/capture_writer.h"
+#include "core/store/file_lock.h"
 #include "dxl/config.h"
 
 namespace dxl::cli {
@@ -37,7 +41,7 @@ const std::string kCaptureUsage =
         "chunk|all|none|LIST]\n"
         "                   [--chunk-size 64] [--implicit-attn] [--hidden] [--logits full|topK]\n"
         "                   [--compression shuffle-lzf|lzf|none|gzip] [--max-bytes 2G] "
-        "[--truncate] [--append] "
+        "[--truncate] [--append | --force] "
         "[--device D] [--dtype T] [--threads N]\n\n"
         "Runs both models on each token sequence and writes one sample per sequence to run.h5: "
         "tokens,\n"
@@ -49,9 +53,12 @@ const std::string kCaptureUsage =
         "log-normaliser unless --logits full). Teacher and student must share the vocabulary\n"
         "(checked from the configs before any weight is read). The file is written as\n"
         "run.h5.partial, flushed after every sample and renamed when complete; after a crash,\n"
-        "`dxl inspect run.h5 --repair` keeps the committed samples. --append adds samples to a "
-        "finished\n"
-        "file. --layers selects teacher layers, --blocks student blocks, --heads the heads of "
+        "`dxl inspect run.h5 --repair` keeps the committed samples. An existing run.h5 is kept "
+        "unless\n"
+        "--force; --append adds samples to a copy of the finished file that replaces it when "
+        "complete.\n"
+        "Ctrl-C (SIGINT) or SIGTERM finishes the current sample, finalizes the file and exits 10. "
+        "--layers selects teacher layers, --blocks student blocks, --heads the heads of "
         "every\n"
         "per-head dataset. --max-bytes refuses a capture whose estimated size (before compression) "
         "is\n"
@@ -127,6 +134,29 @@ std::vector<std::vector<int64_t>> read_dataset(const std::string& path, const io
     return out;
 }
 
+// An existing file at --out is kept unless --force (replace) or --append (add samples).
+void check_capture_output(const std::string& out, bool append, bool force) {
+    std::error_code ec;
+    DXL_CHECK(!fs::is_directory(out, ec), IoError, "--out: ", out,
+              " is a folder; give a file name such as ", out, "/run.h5");
+    if (append || !fs::exists(out, ec)) return;
+    DXL_CHECK(force, UsageError, "--out: ", out,
+              " exists (a finished capture, and any /align results in it); pass --append to add "
+              "samples to it, --force to replace it, or choose another name");
+    log_warn("capture: --force: " + out + " will be replaced when the new capture is complete");
+}
+
+// What happened to the data after a failed capture, for the error message.
+std::string partial_advice(const std::string& out, bool append) {
+    const std::string partial = out + ".partial";
+    if (append)
+        return out + " is unchanged; " + partial +
+               " holds it plus the new samples committed so far (`dxl inspect " + out +
+               " --repair` writes them to a separate file, or delete " + partial + ")";
+    return "the committed samples stay in " + partial + " (recover them with `dxl inspect " +
+           partial + " --repair`)";
+}
+
 capture::StatePositions parse_positions(const std::string& s, std::vector<int64_t>* list) {
     if (s == "chunk") return capture::StatePositions::Chunk;
     if (s == "all") return capture::StatePositions::All;
@@ -142,7 +172,7 @@ int run_capture(const std::vector<std::string>& argv) {
     spec.with_value.insert({"teacher", "student", "out", "layers", "blocks", "heads", "dtype",
                             "state-positions", "chunk-size", "logits", "compression", "max-bytes",
                             "threads", "dataset", "form", "store-dtype"});
-    spec.flags.insert({"append", "implicit-attn", "hidden", "truncate"});
+    spec.flags.insert({"append", "force", "implicit-attn", "hidden", "truncate"});
     add_input_options(spec);
     add_device_options(spec);
     Args args("capture", argv, spec);
@@ -192,6 +222,9 @@ int run_capture(const std::vector<std::string>& argv) {
     store::WriterOptions wo;
     wo.path = out;
     wo.append = args.flag("append");
+    DXL_CHECK(!(wo.append && args.flag("force")), UsageError,
+              "dxl capture: give --append (add samples) or --force (replace the file), not both");
+    check_capture_output(out, wo.append, args.flag("force"));
     wo.filter = h5::parse_filter(args.get_or("compression", "shuffle-lzf"));
     runtime::RuntimeOptions ro;
     ro.threads = static_cast<int>(args.get_int("threads", 0));
@@ -221,6 +254,8 @@ int run_capture(const std::vector<std::string>& argv) {
               teacher_dir, " --out DIR`");
     auto teacher = models::load_model(teacher_dir, lo);
     auto student = models::load_model(student_dir, lo);
+    require_finite_weights(*teacher, teacher_dir);
+    require_finite_weights(*student, student_dir);
     const auto& ti = teacher->info();
     const auto& si = student->info();
     // --tokenizer gives checkpoints that ship without one a tokenizer; its hash is recorded.
@@ -320,11 +355,23 @@ int run_capture(const std::vector<std::string>& argv) {
                   ", but --teacher/--student are ", ti.architecture, " / ", si.architecture,
                   "; write a new file");
     }
+    uint64_t size_before = 0;
+    int64_t samples_before = 0;
+    if (wo.append && fs::exists(out)) {
+        size_before = fs::file_size(out);
+        h5::File probe(out, h5::File::Mode::ReadOnly);
+        samples_before = probe.root().attr_int("count", store::kManifestGroup);
+    }
+    // No other dxl may change the finished file while this capture replaces or extends it.
+    std::unique_ptr<store::FileLock> out_lock;
+    if (fs::exists(out)) out_lock = std::make_unique<store::FileLock>(out, "dxl capture");
+    const CancelToken& stop =
+        install_stop_signals("finishing the current sample, then finalizing the file");
     store::CaptureWriter writer(wo);
     capture::H5CaptureSink sink(&writer, so);
     teacher->module().eval();
     student->module().eval();
-    for (size_t i = 0; i < seqs.size(); ++i) {
+    for (size_t i = 0; i < seqs.size() && !stop.cancelled(); ++i) {
         capture::SampleInput in;
         in.tokens = seqs[i];
         if (tok) {
@@ -334,26 +381,26 @@ int run_capture(const std::vector<std::string>& argv) {
         try {
             capture::capture_sample(writer, sink, *teacher, *student, in, fo);
         } catch (const IoError& e) {
-            throw IoError(
-                std::string(e.what()) + "; the committed samples stay in " + writer.partial_path() +
-                " (recover them with `dxl inspect " + writer.partial_path() +
-                " --repair`); free disk space or capture less (--max-bytes shows the estimate)");
+            throw IoError(std::string(e.what()) + "; " + partial_advice(out, wo.append) +
+                          "; free disk space or capture less (--max-bytes shows the estimate)");
         }
     }
     try {
         writer.finish();
     } catch (const IoError& e) {
-        throw IoError(std::string(e.what()) + "; the committed samples stay in " +
-                      writer.partial_path() + " (recover them with `dxl inspect " +
-                      writer.partial_path() + " --repair`)");
+        throw IoError(std::string(e.what()) + "; " + partial_advice(out, wo.append));
     }
     const store::WriterStats st = writer.stats();
     const double size = static_cast<double>(fs::file_size(out));
+    // Compare only the bytes this run added with the float32 size of the samples it added.
+    const double added = std::max(0.0, size - static_cast<double>(size_before));
     std::printf(
-        "wrote %s: %lld samples added, %s on disk = %.1f%% of %s as float32, filter %s, writer "
-        "%.2f GB/s fp32-equivalent\n",
-        out.c_str(), static_cast<long long>(st.committed), format_bytes(size).c_str(),
-        100.0 * size / std::max(1.0, static_cast<double>(st.fp32_bytes)),
+        "wrote %s: %lld samples added%s, %s on disk (%s%s = %.1f%% of %s as float32), filter %s, "
+        "writer %.2f GB/s fp32-equivalent\n",
+        out.c_str(), static_cast<long long>(st.committed),
+        wo.append ? (" to " + std::to_string(samples_before) + " already there").c_str() : "",
+        format_bytes(size).c_str(), wo.append ? "+" : "", format_bytes(added).c_str(),
+        100.0 * added / std::max(1.0, static_cast<double>(st.fp32_bytes)),
         format_bytes(static_cast<double>(st.fp32_bytes)).c_str(), h5::to_string(writer.filter()),
         static_cast<double>(st.fp32_bytes) / 1e9 / std::max(1e-9, st.busy_seconds));
     if (so.logits_top_k > 0)
@@ -361,6 +408,13 @@ int run_capture(const std::vector<std::string>& argv) {
             "logits: top %lld per position with the log-normaliser%s\n",
             static_cast<long long>(so.logits_top_k),
             default_logits ? " (the default above 32768 tokens; --logits full keeps all)" : "");
+    if (stop_signal() != 0) {
+        std::fprintf(stderr,
+                     "dxl capture: stopped by signal after %lld of %zu samples; %s is complete "
+                     "with the samples captured so far\n",
+                     static_cast<long long>(st.committed), seqs.size(), out.c_str());
+        return kExitStopped;
+    }
     return 0;
 }
 

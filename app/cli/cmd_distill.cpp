@@ -2,11 +2,14 @@
 // data parallel (--nproc N local workers, or --rank/--world-size/--master to join a run).
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <memory>
 
 #include "app/cli/args.h"
 #include "app/cli/commands.h"
+#include "app/cli/stop_signals.h"
+#include "app/cli/train_outcome.h"
 #include "app/cli/train_progress.h"
 #include "core/base/error.h"
 #include "core/dist/process_group.h"
@@ -18,14 +21,18 @@ namespace dxl::cli {
 
 namespace {
 const char* const kDistillUsage =
-    "usage: dxl distill --config CFG.json [--resume auto] [--out DIR] [--steps N] [--threads N]\n"
+    "usage: dxl distill --config CFG.json [--resume auto | --force] [--out DIR] [--steps N] "
+    "[--threads N]\n"
     "                   [--nproc N | --rank R --world-size W --master HOST:PORT] [--quiet]\n\n"
     "Runs the stages of CFG (see docs/distillation.md and data/configs/distill_*.json): a preset\n"
     "(\"distil-xlstm\", \"mohawk\", \"lolcats\") or explicit stages. Writes OUT/run.dxlrec "
     "(CRC-framed\n"
     "metrics), OUT/checkpoints/step_*/ and the distilled student in OUT/final/.\n"
     "  --resume auto   continue from the newest checkpoint in OUT/checkpoints\n"
+    "  --force         replace an earlier run in OUT (log, checkpoints, final/)\n"
     "  --steps N       override every stage's length (quick runs)\n"
+    "Ctrl-C (SIGINT) or SIGTERM finishes the current step, saves a checkpoint and exits 10; a\n"
+    "second signal exits at once.\n"
     "  --nproc N       start N local data-parallel workers (c10d Gloo on 127.0.0.1)\n";
 }  // namespace
 
@@ -33,7 +40,7 @@ int run_distill(const std::vector<std::string>& argv) {
     OptionSpec spec;
     spec.with_value.insert(
         {"config", "resume", "out", "steps", "threads", "nproc", "rank", "world-size", "master"});
-    spec.flags.insert("quiet");
+    spec.flags.insert({"quiet", "force"});
     Args args("distill", argv, spec);
     const std::string cfg_path = args.require("config");
     const std::string resume = args.get_or("resume", "");
@@ -82,11 +89,15 @@ int run_distill(const std::vector<std::string>& argv) {
     }
     train::TrainOptions topt;
     topt.resume = resume == "auto";
+    topt.force = args.flag("force");
     topt.group = group.get();
     ProgressPrinter printer(!args.flag("quiet") && dopt.rank == 0);
     train::TrainHooks hooks;
     hooks.on_progress = [&](const train::ProgressInfo& p) { printer.progress(p); };
     hooks.on_record = [&](const nlohmann::json& r) { printer.record(r); };
+    hooks.cancel = &install_stop_signals("finishing the current step, then saving a checkpoint");
+    // A file-size limit (ulimit -f) must surface as a write error, not kill the process.
+    std::signal(SIGXFSZ, SIG_IGN);
     train::TrainOutcome o = train::run_training(cfg, topt, hooks);
     printer.finish();
     if (dopt.rank == 0) {
@@ -102,7 +113,7 @@ int run_distill(const std::vector<std::string>& argv) {
                                 .dump(2)
                                 .c_str());
     }
-    return o.stopped ? 3 : 0;
+    return dopt.rank == 0 ? report_stop("distill", o) : stop_exit_code(o);
 }
 
 DXL_CLI_COMMAND(60, "distill",

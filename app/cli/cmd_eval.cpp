@@ -6,6 +6,7 @@
 #include "app/cli/args.h"
 #include "app/cli/commands.h"
 #include "app/cli/inputs.h"
+#include "app/cli/finite_weights.h"
 #include "core/base/error.h"
 #include "core/data/dataset.h"
 #include "core/io/tokenizer.h"
@@ -68,9 +69,11 @@ int run_eval(const std::vector<std::string>& argv) {
     dc.seed = static_cast<uint64_t>(args.get_int("seed", static_cast<int64_t>(dc.seed)));
     if (args.has("teacher")) models::check_pairable(args.require("teacher"), dir, "dxl eval");
     auto model = models::load_model(dir);
+    require_finite_weights(*model, dir);
     std::unique_ptr<models::LanguageModel> teacher;
     if (args.has("teacher")) {
         teacher = models::load_model(args.require("teacher"));
+        require_finite_weights(*teacher, args.require("teacher"));
         DXL_CHECK(teacher->info().vocab_size == model->info().vocab_size, ValueError,
                   "dxl eval: teacher vocabulary ", teacher->info().vocab_size,
                   " != model vocabulary ", model->info().vocab_size);

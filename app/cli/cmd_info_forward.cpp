@@ -1,4 +1,6 @@
 // `dxl info` and `dxl forward`: describe a model, and run one forward pass into an HDF5 file.
+#include <unistd.h>
+
 #include <torch/torch.h>
 
 #include <cstdio>
@@ -73,7 +75,7 @@ const std::string kForwardUsage =
     std::string(
         "usage: dxl forward --model DIR INPUT --out FILE.h5 [--form "
         "auto|parallel|chunkwise|recurrent]\n"
-        "                   [--chunk-size 64] [--device D] [--dtype T] [--threads N]\n\n"
+        "                   [--chunk-size 64] [--force] [--device D] [--dtype T] [--threads N]\n\n"
         "Runs one forward pass and writes FILE.h5 with /tokens "
         "(int64 [T]), /logits (float32 [T, V]) and\n"
         "per layer /teacher/layer_NN/attn_probs (float32 [H, T, T]) "
@@ -82,7 +84,8 @@ const std::string kForwardUsage =
         "signed A) for an xLSTM. --form picks the\n"
         "mLSTM cell form (auto: chunkwise above 256 tokens). The "
         "file is written under FILE.h5.partial\n"
-        "and renamed when complete.\n\n") +
+        "and renamed when complete; an existing FILE.h5 is kept "
+        "unless --force.\n\n") +
     kInputHelp + kDeviceHelp;
 }  // namespace
 
@@ -109,6 +112,7 @@ int run_info(const std::vector<std::string>& argv) {
 int run_forward(const std::vector<std::string>& argv) {
     OptionSpec spec = common_spec();
     spec.with_value.insert({"model", "out", "form", "chunk-size"});
+    spec.flags.insert("force");
     add_input_options(spec);
     add_device_options(spec);
     Args args("forward", argv, spec);
@@ -121,6 +125,11 @@ int run_forward(const std::vector<std::string>& argv) {
     const fs::path out_dir = fs::absolute(out).parent_path();
     DXL_CHECK(fs::is_directory(out_dir), IoError, "--out: folder ", out_dir.string(),
               " does not exist");
+    std::error_code ec_out;
+    DXL_CHECK(!fs::is_directory(out, ec_out), IoError, "--out: ", out,
+              " is a folder; give a file name such as ", out, "/forward.h5");
+    DXL_CHECK(!fs::exists(out, ec_out) || args.flag("force"), UsageError, "--out: ", out,
+              " exists; pass --force to replace it or choose another name");
     setup_runtime(args);
     const models::LoadOptions lo = device_load_options(args);  // refuses cuda before any work
 
@@ -134,6 +143,19 @@ int run_forward(const std::vector<std::string>& argv) {
     torch::Tensor tokens = to_tokens(seqs[0], info.vocab_size).to(lo.device);  // (T)
     const int64_t T = tokens.size(0);
     const bool is_xlstm = info.family == "xlstm";
+    // Memory guard for models without a context limit (the recurrent student): the [H, T, T]
+    // maps of every layer and the [T, V] logits are held at once; refuse what cannot fit.
+    const double Td = static_cast<double>(T);
+    const double need_bytes =
+        4.0 *
+        (Td * static_cast<double>(info.vocab_size) +
+         2.0 * static_cast<double>(std::max<int64_t>(1, info.n_heads) * info.n_layers) * Td * Td);
+    const double pages = static_cast<double>(::sysconf(_SC_PHYS_PAGES));
+    const double avail = 0.8 * pages * static_cast<double>(::sysconf(_SC_PAGESIZE));
+    DXL_CHECK(pages <= 0 || need_bytes <= avail, ValueError, "forward: ", T, " tokens need about ",
+              static_cast<int64_t>(need_bytes / 1e9),
+              " GB for the attention maps and logits, more than the ",
+              static_cast<int64_t>(avail / 1e9), " GB this machine can spare; shorten the input");
 
     capture::MemorySink sink(
         {is_xlstm ? capture::point::kImplicitAttn : capture::point::kAttnProbs});

@@ -26,11 +26,15 @@ const char* const kInspectUsage =
     "Exit code 0 when the file is intact, 4 when it is damaged.\n\n"
     "--repair recovers an interrupted capture: it reads FILE.h5.partial (or FILE given as "
     "*.partial),\n"
-    "copies the committed samples whose checksums verify into a clean FILE.h5 and removes the "
-    "partial\n"
-    "file. Samples written after the last commit are dropped. A damaged finished file is "
-    "rewritten\n"
-    "with its intact prefix of samples.\n";
+    "copies every committed sample whose checksum verifies into a clean FILE.h5 and removes "
+    "the partial\n"
+    "file. Samples written after the last commit and damaged samples are dropped (later samples "
+    "move\n"
+    "down; each keeps its `original_index`). When FILE.h5 already exists (a damaged finished "
+    "file, or\n"
+    "an interrupted --append next to its finished file) the result goes to FILE.repaired.h5 and "
+    "the\n"
+    "existing files stay unchanged.\n";
 
 std::string shape_str(const h5::Dims& d) {
     std::string s = "[";
@@ -70,12 +74,22 @@ int repair(const std::string& arg) {
         std::printf("removed %s (a capture killed before its first flush)\n", scratch.c_str());
     if (!fs::exists(in)) fs::remove(store::journal_path(out + ".partial"), ec);  // a stale one
     DXL_CHECK(fs::exists(in), IoError, in, ": nothing to repair (no such file)");
-    const store::RepairReport rep = store::repair_capture(in, out, in != out);
+    // Never replace a file that already exists under the output name (a finished capture next to
+    // the partial of an interrupted --append, or a damaged finished file being repaired): the
+    // repaired copy goes beside it and the user decides.
+    const bool keep_in = in == out || fs::exists(out);
+    if (fs::exists(out)) out = fs::path(out).replace_extension(".repaired.h5").string();
+    DXL_CHECK(!fs::exists(out), IoError, out, ": exists; move it away before repairing ", in,
+              " again");
+    const store::RepairReport rep = store::repair_capture(in, out, !keep_in);
     std::printf("repaired %s -> %s: kept %lld committed samples, dropped %lld\n", in.c_str(),
                 rep.output.c_str(), static_cast<long long>(rep.kept),
                 static_cast<long long>(rep.dropped));
     for (const auto& n : rep.notes)
         std::printf("  note: %s\n", n.c_str());
+    if (keep_in)
+        std::printf("kept %s unchanged; replace it with %s once you have checked the result\n",
+                    in.c_str(), rep.output.c_str());
     return 0;
 }
 
@@ -154,7 +168,7 @@ int run_inspect(const std::vector<std::string>& argv) {
     for (const auto& p : rep.problems)
         std::printf("  %s\n", p.c_str());
     throw FormatError(path + ": damaged (" + rep.problems.front() + "); `dxl inspect " + path +
-                      " --repair` keeps the intact samples before the first damaged one");
+                      " --repair` writes the samples that verify to a new file beside it");
 }
 
 DXL_CLI_COMMAND(31, "inspect",

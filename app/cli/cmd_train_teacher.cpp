@@ -1,9 +1,12 @@
 // `dxl train-teacher`: trains a small byte-level Llama-style teacher from scratch (CE only) on a
 // data spec (default: the fortunes corpus), with the trainer's logs, checkpoints and resume.
+#include <csignal>
 #include <cstdio>
 
 #include "app/cli/args.h"
 #include "app/cli/commands.h"
+#include "app/cli/stop_signals.h"
+#include "app/cli/train_outcome.h"
 #include "app/cli/train_progress.h"
 #include "core/base/error.h"
 #include "core/runtime/runtime.h"
@@ -22,7 +25,9 @@ const char* const kTrainTeacherUsage =
     "                         [--ckpt-every 200] [--resume auto] [--threads N] [--quiet]\n\n"
     "Trains a byte-level (vocab 259: 256 bytes + <|bos|> <|eos|> <|pad|>) Llama-style model with\n"
     "AdamW + cosine LR on SPEC's train split. The model folder (config.json with\n"
-    "\"tokenizer_class\": \"dxl-byte\", model.safetensors) lands in DIR/final.\n";
+    "\"tokenizer_class\": \"dxl-byte\", model.safetensors) lands in DIR/final. An earlier run in "
+    "DIR\n"
+    "is kept unless --force. Ctrl-C (SIGINT) or SIGTERM saves a checkpoint and exits 10.\n";
 }  // namespace
 
 int run_train_teacher(const std::vector<std::string>& argv) {
@@ -30,7 +35,7 @@ int run_train_teacher(const std::vector<std::string>& argv) {
     spec.with_value.insert({"out", "data", "d-model", "layers", "heads", "kv-heads", "ffn",
                             "context", "seq-len", "steps", "batch-size", "lr", "warmup", "seed",
                             "eval-every", "ckpt-every", "resume", "threads"});
-    spec.flags.insert("quiet");
+    spec.flags.insert({"quiet", "force"});
     Args args("train-teacher", argv, spec);
     runtime::RuntimeOptions ro;
     ro.threads = static_cast<int>(args.get_int("threads", 0));
@@ -74,10 +79,14 @@ int run_train_teacher(const std::vector<std::string>& argv) {
     cfg.preset = "teacher";
     train::TrainOptions topt;
     topt.resume = args.get_or("resume", "") == "auto";
+    topt.force = args.flag("force");
     ProgressPrinter printer(!args.flag("quiet"));
     train::TrainHooks hooks;
     hooks.on_progress = [&](const train::ProgressInfo& p) { printer.progress(p); };
     hooks.on_record = [&](const nlohmann::json& r) { printer.record(r); };
+    hooks.cancel = &install_stop_signals("finishing the current step, then saving a checkpoint");
+    // A file-size limit (ulimit -f) must surface as a write error, not kill the process.
+    std::signal(SIGXFSZ, SIG_IGN);
     train::TrainOutcome o = train::run_training(cfg, topt, hooks);
     printer.finish();
     std::printf("%s\n", nlohmann::json{{"steps", o.global_step},
@@ -87,7 +96,7 @@ int run_train_teacher(const std::vector<std::string>& argv) {
                                        {"stopped", o.stopped}}
                             .dump(2)
                             .c_str());
-    return o.stopped ? 3 : 0;
+    return report_stop("train-teacher", o);
 }
 
 DXL_CLI_COMMAND(65, "train-teacher",

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -70,10 +71,25 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "dxl %s: out of memory; try a shorter input or a smaller model\n",
                      cmd->name);
         return 9;
+    } catch (const std::filesystem::filesystem_error& e) {
+        // The file system refused (read-only, a folder where a file belongs, a symlink loop, no
+        // space): an I/O error, not a bug.
+        std::fprintf(stderr, "dxl %s: I/O error: %s; check the path and its permissions\n",
+                     cmd->name, e.what());
+        return static_cast<int>(dxl::ErrorKind::Io);
     } catch (const std::exception& e) {
-        // A torch error that escaped our checks is a missing check: report it as a bug.
         std::string msg = e.what();
         if (auto nl = msg.find('\n'); nl != std::string::npos) msg = msg.substr(0, nl);
+        // LibTorch reports a failed allocation as a c10::Error, not std::bad_alloc.
+        if (msg.find("can't allocate memory") != std::string::npos ||
+            msg.find("not enough memory") != std::string::npos) {
+            std::fprintf(stderr,
+                         "dxl %s: out of memory (%s); try a shorter input, a smaller batch or a "
+                         "smaller model\n",
+                         cmd->name, msg.c_str());
+            return 9;
+        }
+        // A torch error that escaped our checks is a missing check: report it as a bug.
         std::fprintf(stderr, "dxl %s: internal error: %s; this is a bug in dxl, please report it\n",
                      cmd->name, msg.c_str());
         return 70;

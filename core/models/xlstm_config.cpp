@@ -25,9 +25,30 @@ bool XlstmConfig::is_slstm(int64_t block) const {
 
 namespace {
 
+// Sizes beyond these are typos, not models: they would overflow the parameter count or ask for
+// more memory than any machine has, so they are refused before anything is allocated.
+constexpr int64_t kMaxDim = int64_t{1} << 20;
+constexpr double kMaxProjFactor = 64.0;
+
+void check_positive(int64_t v, int64_t max, const std::string& src, const char* field) {
+    DXL_CHECK(v > 0 && v <= max, FormatError, src, ": field '", field, "': expected 1..", max,
+              ", but got ", v);
+}
+
+void check_factor(double v, const std::string& src, const char* field) {
+    DXL_CHECK(std::isfinite(v) && v > 0 && v <= kMaxProjFactor, FormatError, src, ": field '",
+              field, "': expected a positive factor up to ", kMaxProjFactor, ", but got ", v);
+}
+
 void validate(const XlstmConfig& c, const std::string& src) {
     DXL_CHECK(c.embedding_dim > 0 && c.num_blocks > 0 && c.vocab_size > 0, FormatError, src,
               ": expected positive embedding_dim, num_blocks and vocab_size");
+    check_positive(c.embedding_dim, kMaxDim, src, "embedding_dim");
+    check_positive(c.num_blocks, 4096, src, "num_blocks");
+    check_positive(c.vocab_size, int64_t{1} << 24, src, "vocab_size");
+    DXL_CHECK(c.context_length >= 0, FormatError, src,
+              ": field 'context_length': expected a positive length (or absent), but got ",
+              c.context_length);
     for (int64_t b : c.slstm_at)
         DXL_CHECK(b >= 0 && b < c.num_blocks, FormatError, src, ": field 'slstm_at': block ", b,
                   " is outside [0, ", c.num_blocks, ")");
@@ -39,10 +60,23 @@ void validate(const XlstmConfig& c, const std::string& src) {
     DXL_CHECK(!any_s || c.has_slstm, FormatError, src,
               ": sLSTM blocks are used (slstm_at) but 'slstm_block' is missing or null");
     if (any_m) {
+        check_positive(c.mlstm_num_heads, kMaxDim, src, "mlstm_block.mlstm.num_heads");
+        check_positive(c.qkv_proj_blocksize, kMaxDim, src, "mlstm_block.mlstm.qkv_proj_blocksize");
+        check_positive(c.mlstm_conv_kernel, 1024, src, "mlstm_block.mlstm.conv1d_kernel_size");
+        check_factor(c.mlstm_proj_factor, src, "mlstm_block.mlstm.proj_factor");
         const int64_t inner = c.mlstm_inner_dim();
         DXL_CHECK(inner % c.mlstm_num_heads == 0 && inner % c.qkv_proj_blocksize == 0, FormatError,
                   src, ": mLSTM inner dim ", inner, " must be divisible by num_heads ",
                   c.mlstm_num_heads, " and qkv_proj_blocksize ", c.qkv_proj_blocksize);
+    }
+    if (any_s) {
+        check_positive(c.slstm_num_heads, kMaxDim, src, "slstm_block.slstm.num_heads");
+        check_positive(c.slstm_conv_kernel, 1024, src, "slstm_block.slstm.conv1d_kernel_size");
+        check_factor(c.ffn_proj_factor, src, "slstm_block.feedforward.proj_factor");
+        DXL_CHECK(c.slstm_backend == "vanilla" || c.slstm_backend == "cuda", UnsupportedError, src,
+                  ": field 'slstm_block.slstm.backend': '", c.slstm_backend,
+                  "' is not supported; use vanilla or cuda (the weight layout of the NX-AI "
+                  "kernels)");
     }
     if (any_s)
         DXL_CHECK(c.embedding_dim % c.slstm_num_heads == 0, FormatError, src,
@@ -60,6 +94,8 @@ XlstmConfig parse_xlstm_v1(const io::JsonConfig& cfg) {
     c.num_blocks = cfg.get<int64_t>("num_blocks");
     c.vocab_size = cfg.get<int64_t>("vocab_size");
     c.context_length = cfg.get_or<int64_t>("context_length", 0);
+    DXL_CHECK(!cfg.has("context_length") || c.context_length > 0, FormatError, cfg.source(),
+              ": field 'context_length': expected a positive length, but got ", c.context_length);
     c.slstm_at = cfg.get_or<std::vector<int64_t>>("slstm_at", {});
     c.add_post_blocks_norm = cfg.get_or<bool>("add_post_blocks_norm", true);
     c.tie_weights = cfg.get_or<bool>("tie_weights", false);
@@ -86,9 +122,23 @@ XlstmConfig parse_xlstm_v1(const io::JsonConfig& cfg) {
             io::JsonConfig ff = sb.sub("feedforward");
             c.ffn_proj_factor = ff.get_or<double>("proj_factor", 1.3);
             c.ffn_act = ff.get_or<std::string>("act_fn", "gelu");
+            const std::string ff_type = ff.get_or<std::string>("ff_type", "ffn_gated");
+            DXL_CHECK(ff_type == "ffn_gated", UnsupportedError, cfg.source(),
+                      ": field 'slstm_block.feedforward.ff_type': '", ff_type,
+                      "' is not supported; supported: ffn_gated");
         }
     }
-    validate(c, cfg.source());
+    validate(c, cfg.source());  // bounds num_blocks before the block map is built
+    // The redundant "_block_map" ("0,1,0": 1 = sLSTM) must agree with slstm_at when present.
+    if (cfg.has("_block_map")) {
+        const std::string map = cfg.get<std::string>("_block_map");
+        std::string expected;
+        for (int64_t b = 0; b < c.num_blocks; ++b)
+            expected += (b ? "," : "") + std::string(c.is_slstm(b) ? "1" : "0");
+        DXL_CHECK(map == expected, FormatError, cfg.source(), ": field '_block_map': expected '",
+                  expected, "' (from num_blocks and slstm_at), but got '", map,
+                  "'; fix slstm_at or remove _block_map");
+    }
     return c;
 }
 

@@ -14,6 +14,9 @@
 namespace dxl::runtime {
 
 int resolve_threads(int requested) {
+    // Thousands of threads only thrash (and can hang thread-pool start-up): refuse them.
+    DXL_CHECK(requested >= 0 && requested <= 1024, UsageError, "--threads: expected 1..1024 (",
+              std::thread::hardware_concurrency(), " cores here), but got ", requested);
     if (requested > 0) return requested;
     if (const char* env = std::getenv("DXL_THREADS"); env != nullptr && *env != '\0') {
         char* end = nullptr;

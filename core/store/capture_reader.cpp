@@ -335,11 +335,12 @@ RepairReport repair_capture(const std::string& input, const std::string& output,
             const h5::Group& dst = out.root();
             src.copy_attrs_to(dst);
             dst.set_attr("status", "recovered");
-            // Keep the prefix of samples whose checksums verify: indices stay contiguous.
+            // Keep every committed sample whose checksum verifies; later ones move down over a
+            // damaged one so indices stay contiguous (the group keeps `original_index`).
             std::vector<ManifestEntry> kept;
-            for (int64_t i = 0;; ++i) {
-                const auto it = committed.find(i);
-                if (it == committed.end()) break;
+            for (auto it = committed.begin(); it != committed.end(); ++it) {
+                const int64_t i = it->first;
+                const int64_t new_index = static_cast<int64_t>(kept.size());
                 const std::string name = sample_group_name(i);
                 bool good = false;
                 try {
@@ -353,15 +354,24 @@ RepairReport repair_capture(const std::string& input, const std::string& output,
                     if (address != 0 && (g.id() < 0 || g.address() != address))
                         g = src_file.open_group_at(address, name);
                     good = g.id() >= 0 && group_checksum(g, input) == it->second.checksum;
-                    if (good) g.copy_to(".", dst, name);
+                    if (good) {
+                        const std::string new_name = sample_group_name(new_index);
+                        g.copy_to(".", dst, new_name);
+                        if (new_index != i) dst.group(new_name).set_attr("original_index", i);
+                    }
                 } catch (const std::exception&) {
                     good = false;
                 }
                 if (!good) {
-                    rep.notes.push_back(name + " is damaged: it and later samples are dropped");
-                    break;
+                    rep.notes.push_back(name +
+                                        " is damaged (checksum mismatch or unreadable): "
+                                        "dropped; the later samples are kept");
+                    continue;
                 }
-                kept.push_back(ManifestEntry{i, it->second.checksum, it->second.n_datasets});
+                if (new_index != i)
+                    rep.notes.push_back(name + " is now " + sample_group_name(new_index));
+                kept.push_back(
+                    ManifestEntry{new_index, it->second.checksum, it->second.n_datasets});
             }
             h5::Group man = dst.create_group(kManifestGroup);
             man.set_attr("NX_class", "NXcollection");

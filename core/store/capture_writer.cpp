@@ -98,13 +98,30 @@ CaptureWriter::CaptureWriter(WriterOptions options) : m_opts(std::move(options))
                     version, kCaptureSchemaVersion);
             }
         }
-        fs::rename(m_opts.path, m_partial);
-        m_file = std::make_unique<h5::File>(m_partial, h5::File::Mode::ReadWrite,
-                                            h5::File::Writes::CrashConsistent);
-        m_next_sample = m_file->root().attr_int("count", kManifestGroup);
-        m_file->root().set_attr("status", "writing");
-        m_file->root().set_attr("appended_utc", utc_now());
-        m_file->flush();
+        // Append to a copy: the finished file stays untouched until the copy with the new
+        // samples is complete and replaces it (a full disk or a kill cannot damage it).
+        std::error_code ec;
+        fs::copy_file(m_opts.path, m_partial, ec);
+        if (ec) {
+            std::error_code ignored;
+            fs::remove(m_partial, ignored);
+            throw IoError(m_opts.path + ": cannot copy it to " + m_partial + " to append (" +
+                          ec.message() + "); the finished capture is unchanged; free space for " +
+                          "a second copy of it (appending needs one) and try again");
+        }
+        try {
+            m_file = std::make_unique<h5::File>(m_partial, h5::File::Mode::ReadWrite,
+                                                h5::File::Writes::CrashConsistent);
+            m_next_sample = m_file->root().attr_int("count", kManifestGroup);
+            m_file->root().set_attr("status", "writing");
+            m_file->root().set_attr("appended_utc", utc_now());
+            m_file->flush();
+        } catch (...) {
+            m_file.reset();
+            std::error_code ignored;
+            fs::remove(m_partial, ignored);
+            throw;
+        }
     } else {
         // Header first under a scratch name: NAME.partial always has a flushed header.
         const std::string fresh = m_partial + ".new";
@@ -328,9 +345,15 @@ void CaptureWriter::handle(Item& item) {
             const Chunk& c = item.chunk;
             h5::Group g = root.group(sname);
             if (!c.strings.empty()) {
-                g.write_strings(c.path, c.strings);
+                // HDF5 strings end at a NUL byte (token id 0 of a byte tokenizer): store and hash
+                // a visible U+2400 instead, so the stored text and the checksum agree.
+                std::vector<std::string> strings = c.strings;
+                for (auto& s : strings)
+                    for (size_t at = s.find('\0'); at != std::string::npos; at = s.find('\0', at))
+                        s.replace(at, 1, "\u2400");
+                g.write_strings(c.path, strings);
                 std::string joined;
-                for (const auto& s : c.strings)
+                for (const auto& s : strings)
                     joined += s + '\0';
                 m_sample_hash += dataset_hash(c.path, joined.data(), joined.size());
             } else {

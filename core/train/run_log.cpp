@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "core/base/error.h"
+#include "core/base/log.h"
 #include "core/data/json_util.h"
 
 namespace dxl::train {
@@ -66,8 +67,37 @@ uint32_t masked_crc32c(const void* data, size_t n) {
     return ((c >> 15) | (c << 17)) + 0xa282ead8u;
 }
 
+int64_t last_record_end(const std::string& path, int64_t limit) {
+    std::ifstream in(path, std::ios::binary);
+    int64_t end = 0;
+    if (!in.good()) return 0;
+    for (;;) {
+        unsigned char head[12];
+        if (!in.read(reinterpret_cast<char*>(head), 12)) break;
+        const uint64_t len = get_u64(head);
+        if (get_u32(head + 8) != masked_crc32c(head, 8)) break;
+        if (end + 16 + static_cast<int64_t>(len) > limit) break;
+        std::string payload(static_cast<size_t>(len), '\0');
+        unsigned char tail[4];
+        if (!in.read(payload.data(), static_cast<std::streamsize>(len)) ||
+            !in.read(reinterpret_cast<char*>(tail), 4))
+            break;
+        if (get_u32(tail) != masked_crc32c(payload.data(), payload.size())) break;
+        end += static_cast<int64_t>(16 + len);
+    }
+    return end;
+}
+
 RunLogWriter::RunLogWriter(const std::string& path, int64_t truncate_to) : m_path(path) {
     if (truncate_to >= 0) {
+        // Never pad: cut at the last whole, valid record at or before the checkpoint's offset
+        // (the log may have been truncated, deleted or damaged since).
+        const int64_t keep = last_record_end(path, truncate_to);
+        if (keep < truncate_to)
+            log_warn(detail::str_cat("run log ", path, ": only ", keep, " of the ", truncate_to,
+                                     " bytes the checkpoint expects hold whole, valid records (the "
+                                     "log was truncated or damaged); continuing after them"));
+        truncate_to = keep;
         const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT, 0644);
         DXL_CHECK(fd >= 0, IoError, "run log ", path,
                   ": cannot open for writing; check the output folder");

@@ -21,8 +21,9 @@ uint32_t masked_crc32c(const void* data, size_t n);
 
 class RunLogWriter {
   public:
-    // Opens (creating) PATH for appending. With truncate_to >= 0 the file is first cut to that
-    // many bytes (resume: drop records written after the checkpoint).
+    // Opens (creating) PATH for appending. With truncate_to >= 0 the file is first cut to the end
+    // of its last whole, valid record within that many bytes (resume: drop records written after
+    // the checkpoint; a shorter or damaged log is cut, never padded).
     explicit RunLogWriter(const std::string& path, int64_t truncate_to = -1);
     ~RunLogWriter();
     RunLogWriter(const RunLogWriter&) = delete;
@@ -38,6 +39,9 @@ class RunLogWriter {
     std::FILE* m_file = nullptr;
     int64_t m_size = 0;
 };
+
+// End offset of the last whole record with valid CRCs that ends at or before `limit` bytes.
+int64_t last_record_end(const std::string& path, int64_t limit);
 
 struct RunLogRead {
     std::vector<nlohmann::json> records;

@@ -32,6 +32,7 @@ nlohmann::json student_config_for(const models::ModelInfo& ti, const StudentSpec
                                             : std::vector<std::string>{};
     if (spec.tied && spec.copy_teacher_embeddings) c.frozen = {"token_embedding"};
     nlohmann::json j = models::to_json(c);
+    j.erase("_block_map");  // derived from num_blocks / slstm_at, which overrides may change
     j.merge_patch(
         spec.overrides);  // RFC 7396: nested objects merge, e.g. {"mlstm_block": {"mlstm": {..}}}
     // Re-derive the nested fields from the overridden primary ones.

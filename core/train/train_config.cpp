@@ -1,6 +1,8 @@
 // Run-config parsing, presets and serialisation.
 #include "core/train/train_config.h"
 
+#include <cmath>
+
 #include <fstream>
 
 #include "core/base/error.h"
@@ -198,7 +200,18 @@ void parse_stage(const nlohmann::json& j, StageConfig& s, const std::string& whe
     if (j.contains("loss")) parse_loss(j["loss"], s.loss, where + ".loss");
     DXL_CHECK(s.steps > 0 || s.tokens > 0, FormatError, where,
               ": expected \"steps\" or \"tokens\" > 0");
-    DXL_CHECK(s.lr > 0, FormatError, where, ".lr: expected > 0, but got ", s.lr);
+    DXL_CHECK(s.lr > 0 && std::isfinite(s.lr), FormatError, where, ".lr: expected > 0, but got ",
+              s.lr);
+    DXL_CHECK(s.steps >= 0 && s.tokens >= 0, FormatError, where,
+              ": \"steps\" and \"tokens\" must not be negative");
+    DXL_CHECK(s.warmup_fraction >= 0 && s.warmup_fraction <= 1, FormatError, where,
+              ".warmup_fraction: expected 0..1, but got ", s.warmup_fraction);
+    DXL_CHECK(s.min_lr_ratio >= 0 && s.min_lr_ratio <= 1, FormatError, where,
+              ".min_lr_ratio: expected 0..1, but got ", s.min_lr_ratio);
+    DXL_CHECK(s.beta1 >= 0 && s.beta1 < 1 && s.beta2 >= 0 && s.beta2 < 1, FormatError, where,
+              ".beta1/.beta2: expected 0 <= beta < 1, but got ", s.beta1, " / ", s.beta2);
+    DXL_CHECK(s.eps > 0 && s.weight_decay >= 0 && s.clip >= 0, FormatError, where,
+              ": expected eps > 0, weight_decay >= 0 and clip >= 0");
 }
 
 }  // namespace
@@ -264,6 +277,19 @@ RunConfig parse_run_config(const nlohmann::json& j, const std::string& where) {
               ": batch_size and grad_accum must be >= 1");
     DXL_CHECK(c.nonfinite.action == "rollback" || c.nonfinite.action == "stop", FormatError, where,
               ".nonfinite.action: expected rollback|stop, but got '", c.nonfinite.action, "'");
+    DXL_CHECK(c.nonfinite.max_consecutive >= 1 && c.nonfinite.max_rollbacks >= 0 &&
+                  c.nonfinite.lr_factor > 0 && c.nonfinite.lr_factor <= 1,
+              FormatError, where,
+              ".nonfinite: expected max_consecutive >= 1, max_rollbacks >= 0 and 0 < lr_factor "
+              "<= 1");
+    DXL_CHECK(c.eval_every >= 0 && c.ckpt_every >= 0 && c.keep_last >= 0 && c.log_every >= 0,
+              FormatError, where,
+              ": eval_every, ckpt_every, keep_last and log_every must not be negative");
+    DXL_CHECK(c.eval_every == 0 || c.eval_batches >= 1, FormatError, where,
+              ": eval_batches: expected >= 1 when eval_every > 0, but got ", c.eval_batches);
+    DXL_CHECK(c.memory_budget_mb >= 0 && c.threads >= 0, FormatError, where,
+              ": memory_budget_mb and threads must not be negative");
+    DXL_CHECK(!c.out_dir.empty(), FormatError, where, ": out_dir: expected a folder name");
     return c;
 }
 

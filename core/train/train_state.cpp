@@ -15,8 +15,10 @@
 #include <fstream>
 
 #include "core/base/error.h"
+#include "core/base/log.h"
 #include "core/data/json_util.h"
 #include "core/io/checkpoint.h"
+#include "core/io/sha256.h"
 #include "core/models/language_model.h"
 
 namespace fs = std::filesystem;
@@ -137,6 +139,10 @@ TrainState train_state_from_json(const nlohmann::json& j, const std::string& whe
 
 namespace {
 
+constexpr const char* kCheckpointFiles[] = {"model.safetensors", "optimizer.safetensors",
+                                            "config.json", "state.json"};
+constexpr const char* kChecksumFile = "checksums.json";
+
 void fsync_path(const std::string& path, bool directory) {
     const int fd = ::open(path.c_str(), directory ? O_RDONLY | O_DIRECTORY : O_RDONLY);
     if (fd < 0) return;
@@ -193,9 +199,14 @@ std::string write_checkpoint(const std::string& root, models::LanguageModel& mod
                          {{"format", "dxl-optimizer"}});
     write_text((tmp / "config.json").string(), model_config.dump(2));
     write_text((tmp / "state.json").string(), to_json(state).dump(2));
-    for (const char* f :
-         {"model.safetensors", "optimizer.safetensors", "config.json", "state.json"})
+    // Checksums of what is on disk, verified before a resume or rollback trusts the folder.
+    nlohmann::json sums = {{"format", "dxl-checkpoint-checksums"}, {"algorithm", "sha256"}};
+    for (const char* f : kCheckpointFiles)
+        sums["files"][f] = io::sha256_file_hex((tmp / f).string());
+    write_text((tmp / kChecksumFile).string(), sums.dump(2));
+    for (const char* f : kCheckpointFiles)
         fsync_path((tmp / f).string(), false);
+    fsync_path((tmp / kChecksumFile).string(), false);
     fsync_path(tmp.string(), true);
     fs::remove_all(final_dir);
     fs::rename(tmp, final_dir);
@@ -225,6 +236,84 @@ int64_t clean_stale_checkpoints(const std::string& root) {
     return n;
 }
 
+std::string verify_checkpoint(const std::string& dir) {
+    std::ifstream in(dir + "/" + kChecksumFile);
+    if (!in.good()) return "checksums.json is missing";
+    nlohmann::json sums;
+    try {
+        in >> sums;
+    } catch (const std::exception&) {
+        return "checksums.json is not valid JSON";
+    }
+    if (!sums.is_object() || !sums.contains("files") || !sums["files"].is_object())
+        return "checksums.json lists no files";
+    for (const char* f : kCheckpointFiles) {
+        const auto it = sums["files"].find(f);
+        if (it == sums["files"].end() || !it->is_string())
+            return std::string("checksums.json has no entry for ") + f;
+        std::string actual;
+        try {
+            actual = io::sha256_file_hex(dir + "/" + f);
+        } catch (const Error&) {
+            return std::string(f) + " is missing or unreadable";
+        }
+        if (actual != it->get<std::string>())
+            return std::string(f) + " does not match its checksum (damaged or changed)";
+    }
+    return "";
+}
+
+std::optional<ResumePoint> restore_newest_intact(const std::string& root,
+                                                 models::LanguageModel& model) {
+    const auto all = complete_checkpoints(root);
+    std::vector<std::string> skipped;
+    for (auto it = all.rbegin(); it != all.rend(); ++it) {
+        const std::string dir = it->string();
+        std::string problem;
+        if (fs::exists(fs::path(dir) / kChecksumFile))
+            problem = verify_checkpoint(dir);
+        else
+            log_warn("checkpoint " + dir +
+                     " has no checksums.json (written by an older dxl); loading it unverified");
+        if (problem.empty()) {
+            try {
+                ResumePoint rp{dir, read_checkpoint(dir, model), skipped};
+                return rp;
+            } catch (const Error& e) {
+                problem = e.what();
+            }
+        }
+        log_warn("checkpoint " + dir + ": " + problem + "; trying the next older checkpoint");
+        skipped.push_back(dir);
+    }
+    if (!skipped.empty())
+        throw FormatError("no intact checkpoint in " + root + " (" +
+                          std::to_string(skipped.size()) +
+                          " damaged); move the checkpoints folder away to start over");
+    return std::nullopt;
+}
+
+std::optional<std::string> latest_intact_checkpoint(const std::string& root) {
+    const auto all = complete_checkpoints(root);
+    for (auto it = all.rbegin(); it != all.rend(); ++it) {
+        if (!fs::exists(*it / kChecksumFile)) return it->string();
+        const std::string problem = verify_checkpoint(it->string());
+        if (problem.empty()) return it->string();
+        log_warn("checkpoint " + it->string() + ": " + problem + "; skipping it");
+    }
+    return std::nullopt;
+}
+
+std::string resume_message(const std::string& root, const std::optional<ResumePoint>& rp) {
+    if (!rp) return "--resume auto: no checkpoint in " + root + "; starting from step 0";
+    std::string m = "--resume auto: resuming from " + rp->dir + " (step " +
+                    std::to_string(rp->state.global_step) + ")";
+    if (!rp->skipped.empty())
+        m += ", the newest intact checkpoint; skipped " + std::to_string(rp->skipped.size()) +
+             " damaged newer one(s)";
+    return m;
+}
+
 TrainState read_checkpoint(const std::string& dir, models::LanguageModel& model) {
     std::ifstream in(dir + "/state.json");
     DXL_CHECK(in.good(), IoError, "checkpoint ", dir,
@@ -241,6 +330,11 @@ TrainState read_checkpoint(const std::string& dir, models::LanguageModel& model)
         torch::NoGradGuard no_grad;
         for (auto& p : model.module().named_parameters(true))
             p.value().copy_(w.get(p.key(), p.value().sizes().vec(), p.value().scalar_type()));
+        for (auto& p : model.module().named_parameters(true))
+            DXL_CHECK(
+                !p.value().is_floating_point() || torch::isfinite(p.value()).all().item<bool>(),
+                ValueError, "checkpoint ", dir, ": weight '", p.key(),
+                "' holds a non-finite value (NaN or inf); resume from an older checkpoint");
     }
     io::Checkpoint o = io::Checkpoint::open_file(dir + "/optimizer.safetensors");
     at::Generator gen = at::detail::getDefaultCPUGenerator();

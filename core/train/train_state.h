@@ -70,7 +70,8 @@ struct TrainState {
 nlohmann::json to_json(const TrainState& s);
 TrainState train_state_from_json(const nlohmann::json& j, const std::string& where);
 
-// ROOT/step_00000040/{model.safetensors, optimizer.safetensors, state.json, config.json}.
+// ROOT/step_00000040/{model.safetensors, optimizer.safetensors, state.json, config.json,
+// checksums.json (SHA-256 of the other four)}.
 // Writes into ROOT/.tmp-step_..., fsyncs every file, renames, fsyncs ROOT; then deletes all but
 // the newest keep_last checkpoints. InternalError (nothing written) when any tensor is not finite.
 std::string write_checkpoint(const std::string& root, models::LanguageModel& model,
@@ -80,7 +81,23 @@ std::string write_checkpoint(const std::string& root, models::LanguageModel& mod
 std::optional<std::string> latest_checkpoint(const std::string& root);
 // Removes ROOT/.tmp-* left by a crash; returns how many.
 int64_t clean_stale_checkpoints(const std::string& root);
+// "" when DIR's files match its checksums.json, else what is wrong.
+std::string verify_checkpoint(const std::string& dir);
+struct ResumePoint {
+    std::string dir;
+    TrainState state;
+    std::vector<std::string> skipped;  // newer checkpoints that failed verification or loading
+};
+// Loads the newest checkpoint under ROOT that verifies and loads (weights finite), warning for
+// each newer one it skips. nullopt when ROOT holds none; FormatError when all are damaged.
+std::optional<ResumePoint> restore_newest_intact(const std::string& root,
+                                                 models::LanguageModel& model);
+// The newest checkpoint under ROOT whose files match their checksums (rollback target).
+std::optional<std::string> latest_intact_checkpoint(const std::string& root);
+// One line for the user: which checkpoint and step a resume continues from, or that there is none.
+std::string resume_message(const std::string& root, const std::optional<ResumePoint>& rp);
 // Loads weights (into the model's named parameters) and the torch RNG; returns the state.
+// ValueError when a weight is not finite.
 TrainState read_checkpoint(const std::string& dir, models::LanguageModel& model);
 // Loads the optimiser moments of a checkpoint (call after re-creating the stage's optimiser).
 void read_optimizer(const std::string& dir, AdamW& opt);

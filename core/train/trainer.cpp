@@ -22,7 +22,9 @@
 #include "core/models/xlstm_v1.h"
 #include "core/train/batch_tensors.h"
 #include "core/train/losses.h"
+#include "core/train/run_folder.h"
 #include "core/train/run_log.h"
+#include "core/train/stop_request.h"
 #include "core/train/student.h"
 #include "core/train/train_state.h"
 
@@ -338,22 +340,27 @@ TrainOutcome run_training(const RunConfig& cfg_in, const TrainOptions& opts,
     TrainState st;
     st.config = to_json(cfg);
     std::optional<std::string> resume_dir;
+    std::unique_ptr<RunFolderLock> folder_lock;
     if (lead) {
-        fs::create_directories(cfg.out_dir);
+        folder_lock = std::make_unique<RunFolderLock>(cfg.out_dir);
+        if (!opts.resume) prepare_fresh_run_folder(cfg.out_dir, opts.force);
         const int64_t stale = clean_stale_checkpoints(ckpt_root);
         if (stale > 0)
             log_warn(detail::str_cat("distill: removed ", stale,
                                      " stale temporary checkpoint folder(s) in ", ckpt_root));
     }
     if (group) group->barrier();
+    std::optional<ResumePoint> resume_point;
     if (opts.resume)
-        resume_dir = latest_checkpoint(ckpt_root);
+        resume_point = restore_newest_intact(ckpt_root, *student);
     else
         DXL_CHECK(!latest_checkpoint(ckpt_root), UsageError, "distill: ", ckpt_root,
                   " already holds checkpoints; pass --resume auto to continue, or choose another "
                   "out_dir");
-    if (resume_dir) {
-        TrainState saved = read_checkpoint(*resume_dir, *student);
+    if (opts.resume && lead) log_info(resume_message(ckpt_root, resume_point));
+    if (resume_point) {
+        resume_dir = resume_point->dir;
+        TrainState saved = resume_point->state;
         saved.config = st.config;
         st = saved;
         outcome.resumed_from_checkpoint = true;
@@ -435,11 +442,17 @@ TrainOutcome run_training(const RunConfig& cfg_in, const TrainOptions& opts,
                                      stage.name, "': ", steps, " steps, ", params.size(),
                                      " trainable tensors"));
         while (st.stage_step < steps) {
-            if (hooks.cancel && hooks.cancel->cancelled()) {
+            if (stop_requested(hooks.cancel, group)) {
                 outcome.stopped = true;
                 outcome.stop_reason = "cancelled";
+                record({{"kind", "event"},
+                        {"step", st.global_step},
+                        {"event", "stop"},
+                        {"metrics", nlohmann::json::object()}});
                 save(&opt);
                 outcome.global_step = st.global_step;
+                outcome.n_skipped = st.n_skipped;
+                outcome.n_rollbacks = st.n_rollbacks;
                 return outcome;
             }
             const auto t0 = Clock::now();
@@ -532,7 +545,7 @@ TrainOutcome run_training(const RunConfig& cfg_in, const TrainOptions& opts,
                 hooks.on_progress(pi);
             }
             if (st.n_consecutive_nonfinite >= cfg.nonfinite.max_consecutive) {
-                const auto last = latest_checkpoint(ckpt_root);
+                const auto last = latest_intact_checkpoint(ckpt_root);
                 const bool can_roll = cfg.nonfinite.action == "rollback" && last &&
                                       st.n_rollbacks < cfg.nonfinite.max_rollbacks;
                 record({{"kind", "event"},

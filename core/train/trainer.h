@@ -41,6 +41,7 @@ struct TrainHooks {
 
 struct TrainOptions {
     bool resume = false;                  // --resume auto: continue from the newest checkpoint
+    bool force = false;                   // a fresh run may replace an earlier run in out_dir
     dist::ProcessGroup* group = nullptr;  // null = single process
 };
 

@@ -7,6 +7,7 @@ the same logits for the xLSTM model and that the output carries the documented l
 Usage: check_forward_golden.py DXL_BINARY MODELS_DIR SCRATCH_DIR
 """
 import os
+import shutil
 import subprocess
 import sys
 
@@ -23,7 +24,8 @@ def run(cmd):
 
 def main():
     dxl, models_dir, scratch = sys.argv[1], sys.argv[2], sys.argv[3]
-    os.makedirs(scratch, exist_ok=True)
+    shutil.rmtree(scratch, ignore_errors=True)  # forward keeps existing outputs
+    os.makedirs(scratch)
     passed = failed = 0
     for name in sorted(os.listdir(models_dir)):
         mdir = os.path.join(models_dir, name)

@@ -13,6 +13,7 @@
 #include "core/data/dataset.h"
 #include "core/data/synthetic.h"
 #include "core/io/tokenizer.h"
+#include "core/train/run_folder.h"
 #include "core/train/run_log.h"
 #include "core/train/schedule.h"
 #include "core/train/train_config.h"
@@ -335,6 +336,82 @@ TEST(RunLog, AppendReadTailSafeAndTruncate) {
     const std::string csv = train::export_csv(t.records, "train");
     EXPECT_EQ(csv.substr(0, 10), "step,loss\n");
     EXPECT_NE(csv.find("3,9\n"), std::string::npos) << csv;
+}
+
+TEST(RunLog, ResumeCutsAtAWholeRecordAndNeverPads) {
+    const std::string path = test::scratch_dir("train_runlog_cut") + "/log.dxlrec";
+    auto write = [&](int n) {
+        fs::remove(path);
+        std::vector<int64_t> ends;
+        train::RunLogWriter w(path);
+        for (int i = 0; i < n; ++i) {
+            w.append({{"kind", "train"}, {"step", i + 1}, {"metrics", {{"loss", 0.5 * i}}}});
+            ends.push_back(w.size());
+        }
+        return ends;
+    };
+    // The log was truncated mid-record after the checkpoint (offset ends[3]) was taken.
+    auto ends = write(5);
+    fs::resize_file(path, static_cast<uintmax_t>(ends[1] + 9));
+    {
+        train::RunLogWriter w(path, ends[3]);
+        EXPECT_EQ(w.size(), ends[1]);  // cut back to record 2, not padded up to ends[3]
+        w.append({{"kind", "event"}, {"step", 4}, {"event", "resume"}});
+    }
+    auto r = train::read_run_log(path);
+    ASSERT_EQ(r.records.size(), 3u);
+    EXPECT_FALSE(r.corrupt_tail);
+    EXPECT_EQ(r.records[2]["event"], "resume");
+    EXPECT_EQ(static_cast<int64_t>(fs::file_size(path)), r.end_offset);
+    // Deleted: starts empty instead of ends[3] zero bytes.
+    fs::remove(path);
+    { train::RunLogWriter w(path, ends[3]); }
+    EXPECT_EQ(fs::file_size(path), 0u);
+    // A flipped byte inside record 2: cut before it.
+    ends = write(5);
+    {
+        std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(ends[1] + 14);
+        f.put('#');
+    }
+    { train::RunLogWriter w(path, ends[4]); }
+    EXPECT_EQ(static_cast<int64_t>(fs::file_size(path)), ends[1]);
+    EXPECT_EQ(train::last_record_end(path, ends[1] - 1), ends[0]);
+}
+
+TEST(RunFolder, LockAndNoSilentOverwrite) {
+    const std::string dir = test::scratch_dir("train_run_folder") + "/run";
+    fs::remove_all(dir);
+    {
+        train::RunFolderLock first(dir);
+        EXPECT_THROW(train::RunFolderLock second(dir), IoError);  // a second writer is refused
+    }
+    train::RunFolderLock again(dir);              // released with the first
+    train::prepare_fresh_run_folder(dir, false);  // empty: nothing to protect
+    std::ofstream(dir + "/run.dxlrec") << "x";
+    fs::create_directories(dir + "/checkpoints/step_00000010");
+    EXPECT_THROW(train::prepare_fresh_run_folder(dir, false), UsageError);
+    EXPECT_TRUE(fs::exists(dir + "/run.dxlrec"));
+    train::prepare_fresh_run_folder(dir, true);
+    EXPECT_FALSE(fs::exists(dir + "/run.dxlrec"));
+    EXPECT_FALSE(fs::exists(dir + "/checkpoints"));
+}
+
+TEST(RunConfig, EveryFieldIsChecked) {
+    auto mk = [](const std::string& extra) {
+        return train::parse_run_config(
+            nlohmann::json::parse(R"({"preset": "distil-xlstm", "teacher": "t")" + extra + "}"),
+            "cfg");
+    };
+    EXPECT_NO_THROW(mk(""));
+    for (const char* bad :
+         {R"(, "batch_size": 0)", R"(, "eval_every": -1)", R"(, "keep_last": -2)",
+          R"(, "out_dir": "")", R"(, "nonfinite": {"lr_factor": 0})",
+          R"(, "nonfinite": {"max_consecutive": 0})", R"(, "memory_budget_mb": -5)",
+          R"(, "stage_overrides": {"warmup_fraction": 1.5})",
+          R"(, "stage_overrides": {"beta2": 1.0})", R"(, "stage_overrides": {"eps": 0})",
+          R"(, "stage_overrides": {"steps": -3})"})
+        EXPECT_THROW(mk(bad), FormatError) << bad;
 }
 
 TEST(RunConfig, PresetsAndErrors) {
