@@ -15,6 +15,7 @@
 #include "core/models/architectures.h"
 #include "core/models/recurrent_lm.h"
 #include "core/models/slstm_cell.h"
+#include "core/runtime/torch_compat.h"
 
 namespace dxl::models::xlstm_v1 {
 namespace F = torch::nn::functional;
@@ -52,15 +53,22 @@ torch::Tensor wang_init(std::vector<int64_t> shape, int64_t dim, int64_t num_blo
 }
 
 // LayerNorm with residual weight (1 + w), no bias (xlstm/components/ln.py).
+// Under mixed precision x arrives in bf16 while w is float32: normalise in the wider dtype.
+torch::Tensor widened(const torch::Tensor& x, const torch::Tensor& w) {
+    return x.scalar_type() == w.scalar_type()
+               ? x
+               : x.to(torch::promote_types(x.scalar_type(), w.scalar_type()));
+}
+
 torch::Tensor layer_norm(const torch::Tensor& x, const torch::Tensor& w) {
-    return torch::layer_norm(x, {x.size(-1)}, 1 + w, {}, kNormEps);
+    return torch::layer_norm(widened(x, w), {x.size(-1)}, 1 + w, {}, kNormEps);
 }
 
 // MultiHeadLayerNorm: x (B, NH, T, DH) -> group_norm over (B*T, NH*DH), returns (B, T, NH*DH).
 torch::Tensor head_norm(const torch::Tensor& x, const torch::Tensor& w) {
     const int64_t B = x.size(0), NH = x.size(1), T = x.size(2), DH = x.size(3);
-    torch::Tensor y =
-        torch::group_norm(x.transpose(1, 2).reshape({B * T, NH * DH}), NH, 1 + w, {}, kNormEps);
+    torch::Tensor y = torch::group_norm(widened(x, w).transpose(1, 2).reshape({B * T, NH * DH}), NH,
+                                        1 + w, {}, kNormEps);
     return y.view({B, T, NH * DH});
 }
 
@@ -163,6 +171,12 @@ class MlstmBlock : public BlockImpl {
             return t.view({B, T, nh, dh}).transpose(1, 2);
         };
         torch::Tensor qh = heads(q), kh = heads(k), vh = heads(v);
+        if (compat::autocast_enabled(x.device().type())) {
+            // Mixed precision: the projections above ran in bf16; the cell's gates, stabiliser
+            // and normaliser must not (its matrix products still autocast).
+            qh = qh.to(torch::kFloat32), kh = kh.to(torch::kFloat32), vh = vh.to(torch::kFloat32);
+            ig = ig.to(torch::kFloat32), fg = fg.to(torch::kFloat32);
+        }
         capture::emit(sink, {"student", layer, point::kMlstmQ}, [&] { return qh; });
         capture::emit(sink, {"student", layer, point::kMlstmK}, [&] { return kh; });
         capture::emit(sink, {"student", layer, point::kMlstmV}, [&] { return vh; });
@@ -282,6 +296,8 @@ class SlstmBlock : public BlockImpl {
             torch::cat({headwise(xc, m_gate[0], {}), headwise(xc, m_gate[1], {}),
                         headwise(xn, m_gate[2], {}), headwise(xn, m_gate[3], {})},
                        -1);  // (B, T, 4D) gate-major i, f, z, o
+        // Mixed precision: the exponential gates and their stabiliser run in float32.
+        if (compat::autocast_enabled(x.device().type())) cell_in = cell_in.to(torch::kFloat32);
         const bool capture_all =
             wants(sink, layer, point::kSlstmIgatePre) ||
             wants(sink, layer, point::kSlstmFgatePre) ||
@@ -406,6 +422,8 @@ class XlstmV1Model : public LanguageModel {
         return logits;
     }
 
+    void set_block_runner(BlockRunner runner) { m_block_runner = std::move(runner); }
+
   private:
     torch::Tensor run(const torch::Tensor& tokens, const ForwardOptions& opts,
                       XlstmDecodeState* state, capture::CaptureSink* sink) {
@@ -414,8 +432,16 @@ class XlstmV1Model : public LanguageModel {
                               .view({tokens.size(0), tokens.size(1), -1});  // (B, T, D)
         capture::emit(sink, {"student", -1, point::kEmbed}, [&] { return x; });
         for (size_t b = 0; b < m.m_blocks.size(); ++b) {
-            x = m.m_blocks[b]->forward(x, opts, state ? &state->blocks[b] : nullptr, sink,
-                                       static_cast<int>(b));
+            if (m_block_runner && !state) {
+                auto run_block = [block = m.m_blocks[b], opts,
+                                  layer = static_cast<int>(b)](const torch::Tensor& in) {
+                    return block->forward(in, opts, nullptr, nullptr, layer);
+                };
+                x = m_block_runner(static_cast<int64_t>(b), run_block, x);
+            } else {
+                x = m.m_blocks[b]->forward(x, opts, state ? &state->blocks[b] : nullptr, sink,
+                                           static_cast<int>(b));
+            }
             capture::emit(sink, {"student", static_cast<int>(b), point::kHidden},
                           [&] { return x; });
         }
@@ -428,9 +454,16 @@ class XlstmV1Model : public LanguageModel {
     io::JsonConfig m_json;
     std::shared_ptr<XlstmV1Module> m_module;
     ModelInfo m_info;
+    BlockRunner m_block_runner;
 };
 
 }  // namespace
+
+bool set_block_runner(LanguageModel& model, BlockRunner runner) {
+    auto* m = dynamic_cast<XlstmV1Model*>(&model);
+    if (m) m->set_block_runner(std::move(runner));
+    return m != nullptr;
+}
 
 std::shared_ptr<BlockImpl> make_block(const XlstmConfig& cfg, int64_t block_idx) {
     if (cfg.is_slstm(block_idx)) return std::make_shared<SlstmBlock>(cfg, block_idx);

@@ -230,6 +230,9 @@ RunConfig parse_run_config(const nlohmann::json& j, const std::string& where) {
         opt(j, "seed", c.seed);
         opt(j, "threads", c.threads);
         opt(j, "memory_budget_mb", c.memory_budget_mb);
+        opt(j, "device", c.device);
+        opt(j, "precision", c.precision);
+        opt(j, "activation_checkpointing", c.activation_checkpointing);
         opt(j, "out_dir", c.out_dir);
         opt(j, "debug_nan_steps", c.debug_nan_steps);
         if (j.contains("layer_map"))
@@ -264,6 +267,8 @@ RunConfig parse_run_config(const nlohmann::json& j, const std::string& where) {
               ": batch_size and grad_accum must be >= 1");
     DXL_CHECK(c.nonfinite.action == "rollback" || c.nonfinite.action == "stop", FormatError, where,
               ".nonfinite.action: expected rollback|stop, but got '", c.nonfinite.action, "'");
+    DXL_CHECK(c.precision == "fp32" || c.precision == "bf16-mixed", FormatError, where,
+              ".precision: expected \"fp32\" or \"bf16-mixed\", but got '", c.precision, "'");
     return c;
 }
 
@@ -300,6 +305,10 @@ nlohmann::json to_json(const RunConfig& c) {
     j["log_every"] = c.log_every;
     j["seed"] = c.seed;
     j["out_dir"] = c.out_dir;
+    // Absent at their defaults: older logs and checkpoints compare unchanged.
+    if (c.device != "auto") j["device"] = c.device;
+    if (c.precision != "fp32") j["precision"] = c.precision;
+    if (c.activation_checkpointing) j["activation_checkpointing"] = true;
     j["nonfinite"] = {{"max_consecutive", c.nonfinite.max_consecutive},
                       {"action", c.nonfinite.action},
                       {"lr_factor", c.nonfinite.lr_factor},

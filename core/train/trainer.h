@@ -42,6 +42,8 @@ struct TrainHooks {
 struct TrainOptions {
     bool resume = false;                  // --resume auto: continue from the newest checkpoint
     dist::ProcessGroup* group = nullptr;  // null = single process
+    // The resolved device of this rank ("cpu", "cuda:1"; see runtime::resolve_device).
+    std::string device = "cpu";
 };
 
 struct TrainOutcome {
