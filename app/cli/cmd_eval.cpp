@@ -5,6 +5,7 @@
 
 #include "app/cli/args.h"
 #include "app/cli/commands.h"
+#include "app/cli/train_device.h"
 #include "core/base/error.h"
 #include "core/data/dataset.h"
 #include "core/io/tokenizer.h"
@@ -20,6 +21,7 @@ namespace {
 const char* const kEvalUsage =
     "usage: dxl eval --model DIR --data SPEC [--teacher DIR] [--seq-len 128] [--batch-size 8]\n"
     "                [--batches 16] [--heldout-fraction 0.05] [--seed 1234] [--threads N]\n"
+    "                [--device auto|cpu|cuda|cuda:N]\n"
     "       dxl eval --log RUN.dxlrec [--kind train|eval|event] [--format csv|json] [--out "
     "FILE]\n\n"
     "Evaluates on the held-out split of SPEC: perplexity = exp(masked mean CE) of the model and "
@@ -34,7 +36,8 @@ const char* const kEvalUsage =
 int run_eval(const std::vector<std::string>& argv) {
     OptionSpec spec;
     spec.with_value.insert({"model", "data", "teacher", "seq-len", "batch-size", "batches",
-                            "heldout-fraction", "seed", "threads", "log", "kind", "format", "out"});
+                            "heldout-fraction", "seed", "threads", "log", "kind", "format", "out",
+                            "device"});
     Args args("eval", argv, spec);
     if (args.has("log")) {
         const train::RunLogRead r = train::read_run_log(args.require("log"));
@@ -56,6 +59,7 @@ int run_eval(const std::vector<std::string>& argv) {
         return 0;
     }
     const std::string dir = args.require("model");
+    const torch::Device device(training_device(args.get_or("device", "auto"), 0));  // exit 5 here
     runtime::RuntimeOptions ro;
     ro.threads = static_cast<int>(args.get_int("threads", 0));
     runtime::configure(ro);
@@ -64,9 +68,11 @@ int run_eval(const std::vector<std::string>& argv) {
     dc.heldout_fraction = args.get_double("heldout-fraction", dc.heldout_fraction);
     dc.seed = static_cast<uint64_t>(args.get_int("seed", static_cast<int64_t>(dc.seed)));
     auto model = models::load_model(dir);
+    model->module().to(device);
     std::unique_ptr<models::LanguageModel> teacher;
     if (args.has("teacher")) {
         teacher = models::load_model(args.require("teacher"));
+        teacher->module().to(device);
         DXL_CHECK(teacher->info().vocab_size == model->info().vocab_size, ValueError,
                   "dxl eval: teacher vocabulary ", teacher->info().vocab_size,
                   " != model vocabulary ", model->info().vocab_size);
