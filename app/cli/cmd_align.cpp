@@ -10,6 +10,7 @@
 
 #include "app/cli/args.h"
 #include "app/cli/commands.h"
+#include "app/cli/device_options.h"
 #include "app/cli/inputs.h"
 #include "core/analysis/alignment.h"
 #include "core/analysis/capture_input.h"
@@ -61,8 +62,8 @@ const std::string kAlignUsage =
         "  --induction-period N  repeated random sequences of 2N tokens for the induction score\n"
         "                        (needs the models; default min(context/2, 64)); 0 disables\n"
         "  --induction-seqs N    number of such sequences (default 8)\n"
-        "  --threads N\n\n") +
-    kInputHelp;
+        "  --threads N\n") +
+    kDeviceHelp + "\n" + kInputHelp;
 
 struct Models {
     std::unique_ptr<models::LanguageModel> teacher, student;
@@ -106,10 +107,10 @@ void write_tables(const analysis::AlignmentReport& rep, const std::string& out) 
     analysis::write_heads_csv(rep, out + "/heads.csv");
 }
 
-Models load_pair(const std::string& tdir, const std::string& sdir) {
+Models load_pair(const std::string& tdir, const std::string& sdir, const models::LoadOptions& lo) {
     Models m;
-    m.teacher = models::load_model(tdir);
-    m.student = models::load_model(sdir);
+    m.teacher = models::load_model(tdir, lo);
+    m.student = models::load_model(sdir, lo);
     DXL_CHECK(m.teacher->info().family == "transformer", UsageError,
               "--teacher: expected a Transformer, but ", tdir, " holds a ",
               m.teacher->info().architecture);
@@ -126,6 +127,7 @@ int run_align(const std::vector<std::string>& argv) {
                             "top-k", "eps", "out", "max-samples", "induction-period",
                             "induction-seqs", "threads"});
     add_input_options(spec);
+    add_device_options(spec);
     spec.max_positional = 1;
     Args args("align", argv, spec);
     analysis::AlignOptions opts;
@@ -140,6 +142,7 @@ int run_align(const std::vector<std::string>& argv) {
     ro.threads = static_cast<int>(args.get_int("threads", 0));
     DXL_CHECK(ro.threads >= 0, UsageError, "--threads: expected a positive integer");
     runtime::configure(ro);
+    const models::LoadOptions lo = device_load_options(args);  // refuses cuda before any work
     torch::NoGradGuard no_grad;
 
     const bool file_mode = !args.positional().empty();
@@ -163,7 +166,7 @@ int run_align(const std::vector<std::string>& argv) {
         analysis::AlignmentReport rep =
             analysis::align(samples, make_map(args, n_teacher, types), opts);
         if (args.has("teacher") || args.has("student")) {
-            Models m = load_pair(args.require("teacher"), args.require("student"));
+            Models m = load_pair(args.require("teacher"), args.require("student"), lo);
             add_induction(args, m, rep, opts.norm);
         }
         {
@@ -185,7 +188,7 @@ int run_align(const std::vector<std::string>& argv) {
         args.has("teacher") && args.has("student"), UsageError,
         "dxl align: give a capture file RUN.h5, or --teacher DIR --student DIR with token input");
     const std::string tdir = args.require("teacher"), sdir = args.require("student");
-    Models m = load_pair(tdir, sdir);
+    Models m = load_pair(tdir, sdir, lo);
     DXL_CHECK(m.teacher->info().vocab_size == m.student->info().vocab_size, ValueError,
               "dxl align: the teacher's vocabulary (", m.teacher->info().vocab_size,
               ") differs from the student's (", m.student->info().vocab_size,
@@ -202,8 +205,10 @@ int run_align(const std::vector<std::string>& argv) {
         torch::Tensor tokens = torch::tensor(ids, torch::kInt64).unsqueeze(0);  // (1, T)
         torch::Tensor lt = m.teacher->forward(tokens, {}, &ts);                 // (1, T, V)
         torch::Tensor ls = m.student->forward(tokens, {}, &ss);                 // (1, T, V)
-        samples.push_back(analysis::input_from_memory(
-            ts, ss, tokens, lt, ls, m.teacher->info().n_layers, m.student->info().block_types));
+        samples.push_back(
+            analysis::input_from_memory(ts, ss, tokens, lt.to(torch::kCPU, torch::kFloat32),
+                                        ls.to(torch::kCPU, torch::kFloat32),
+                                        m.teacher->info().n_layers, m.student->info().block_types));
     }
     analysis::AlignmentReport rep = analysis::align(
         samples, make_map(args, m.teacher->info().n_layers, m.student->info().block_types), opts);

@@ -7,9 +7,11 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "app/cli/args.h"
 #include "app/cli/commands.h"
+#include "app/cli/device_options.h"
 #include "app/cli/format_bytes.h"
 #include "app/cli/inputs.h"
 #include "core/base/error.h"
@@ -30,12 +32,12 @@ const std::string kCaptureUsage =
     std::string(
         "usage: dxl capture --teacher DIR --student DIR INPUT --out run.h5 [--layers 0,3-5] "
         "[--blocks LIST]\n"
-        "                   [--heads LIST] [--dtype f16|f32] [--state-positions "
+        "                   [--heads LIST] [--store-dtype f16|f32] [--state-positions "
         "chunk|all|none|LIST]\n"
         "                   [--chunk-size 64] [--implicit-attn] [--hidden] [--logits full|topK]\n"
         "                   [--compression shuffle-lzf|lzf|none|gzip] [--max-bytes 2G] "
         "[--truncate] [--append] "
-        "[--threads N]\n\n"
+        "[--device D] [--dtype T] [--threads N]\n\n"
         "Runs both models on each token sequence and writes one sample per sequence to run.h5: "
         "tokens,\n"
         "teacher attn_probs [H,T,T] per layer and logits, student q/k/v/igate_pre/fgate_pre per "
@@ -53,7 +55,10 @@ const std::string kCaptureUsage =
         "larger. --dataset F reads a plain text file (one sample per non-empty line) or a .jsonl "
         "file\n"
         "(one {\"text\": ...} per line); it needs a tokenizer.\n\n") +
-    kInputHelp + "  --dataset F         text or JSONL file, one sample per line (see above)\n";
+    kInputHelp + "  --dataset F         text or JSONL file, one sample per line (see above)\n" +
+    "  --store-dtype f16|f32  dtype of the stored maps and states (default f16; gates and\n"
+    "                      stabilisers are always f32)\n" +
+    kDeviceHelp;
 
 // "2G", "500M", "64k", "12345" -> bytes.
 uint64_t parse_bytes(const std::string& s) {
@@ -131,9 +136,10 @@ int run_capture(const std::vector<std::string>& argv) {
     OptionSpec spec;
     spec.with_value.insert({"teacher", "student", "out", "layers", "blocks", "heads", "dtype",
                             "state-positions", "chunk-size", "logits", "compression", "max-bytes",
-                            "threads", "dataset", "form"});
+                            "threads", "dataset", "form", "store-dtype"});
     spec.flags.insert({"append", "implicit-attn", "hidden", "truncate"});
     add_input_options(spec);
+    add_device_options(spec);
     Args args("capture", argv, spec);
     const std::string teacher_dir = args.require("teacher");
     const std::string student_dir = args.require("student");
@@ -145,9 +151,13 @@ int run_capture(const std::vector<std::string>& argv) {
     if (auto v = args.get("blocks"))
         so.student_blocks = capture::parse_index_ranges(*v, "--blocks");
     if (auto v = args.get("heads")) so.heads = capture::parse_index_ranges(*v, "--heads");
-    const std::string dtype = args.get_or("dtype", "f16");
+    // --store-dtype is what is written; --dtype the models' compute dtype. Captures made before
+    // --store-dtype existed passed f16/f32 as --dtype: those spellings still mean storage.
+    std::optional<std::string> legacy_store;
+    if (auto v = args.get("dtype"); v && (*v == "f16" || *v == "f32")) legacy_store = *v;
+    const std::string dtype = args.get_or("store-dtype", legacy_store.value_or("f16"));
     DXL_CHECK(dtype == "f16" || dtype == "f32", UsageError,
-              "--dtype: expected f16 or f32, but got ", dtype);
+              "--store-dtype: expected f16 or f32, but got ", dtype);
     so.dtype = dtype == "f16" ? store::DType::F16 : store::DType::F32;
     so.state_positions = parse_positions(args.get_or("state-positions", "chunk"), &so.state_list);
     so.chunk_size = args.get_int("chunk-size", 64);
@@ -176,8 +186,20 @@ int run_capture(const std::vector<std::string>& argv) {
     // A file-size limit (ulimit -f) must surface as a write error, not kill the process.
     std::signal(SIGXFSZ, SIG_IGN);
 
-    auto teacher = models::load_model(teacher_dir);
-    auto student = models::load_model(student_dir);
+    models::LoadOptions lo;
+    {
+        std::vector<std::string> device_argv;  // --device / --dtype without the legacy spelling
+        if (auto d = args.get("device")) device_argv = {"--device", *d};
+        if (auto d = args.get("dtype"); d && !legacy_store) {
+            device_argv.push_back("--dtype");
+            device_argv.push_back(*d);
+        }
+        OptionSpec ds;
+        add_device_options(ds);
+        lo = device_load_options(Args("capture", device_argv, ds));
+    }
+    auto teacher = models::load_model(teacher_dir, lo);
+    auto student = models::load_model(student_dir, lo);
     const auto& ti = teacher->info();
     const auto& si = student->info();
     DXL_CHECK(ti.vocab_size == si.vocab_size, ValueError,

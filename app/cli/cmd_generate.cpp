@@ -5,6 +5,7 @@
 
 #include "app/cli/args.h"
 #include "app/cli/commands.h"
+#include "app/cli/device_options.h"
 #include "app/cli/inputs.h"
 #include "core/base/error.h"
 #include "core/io/tokenizer.h"
@@ -19,11 +20,11 @@ const std::string kGenerateUsage =
     std::string(
         "usage: dxl generate --model DIR INPUT [--max-new-tokens 32] [--greedy | --temperature "
         "1.0\n"
-        "                    --top-k 40 --seed 0] [--threads N]\n\n"
+        "                    --top-k 40 --seed 0] [--device D] [--dtype T] [--threads N]\n\n"
         "Continues the input with a KV cache (Transformers) or the recurrent state (xLSTM); "
         "prints\n"
         "the text when the model has a tokenizer, else the token ids.\n\n") +
-    kInputHelp;
+    kInputHelp + kDeviceHelp;
 }  // namespace
 
 int run_generate(const std::vector<std::string>& argv) {
@@ -31,6 +32,7 @@ int run_generate(const std::vector<std::string>& argv) {
     spec.with_value.insert({"model", "threads", "max-new-tokens", "temperature", "top-k", "seed"});
     spec.flags.insert("greedy");
     add_input_options(spec);
+    add_device_options(spec);
     Args args("generate", argv, spec);
     const std::string dir = args.require("model");
     models::GenerateOptions go;
@@ -49,8 +51,9 @@ int run_generate(const std::vector<std::string>& argv) {
     runtime::RuntimeOptions ro;
     ro.threads = static_cast<int>(args.get_int("threads", 0));
     runtime::configure(ro);
+    const models::LoadOptions lo = device_load_options(args);  // refuses cuda before any work
 
-    auto model = models::load_model(dir);
+    auto model = models::load_model(dir, lo);
     auto tok = io::load_tokenizer(dir);
     if (tok && tok->eos_id()) go.eos_token_id = *tok->eos_id();
     auto seqs = read_token_input(args, tok.get(), dir);
@@ -64,7 +67,7 @@ int run_generate(const std::vector<std::string>& argv) {
     }
     torch::NoGradGuard no_grad;
     model->module().eval();
-    auto prompt = torch::tensor(ids, torch::kInt64).unsqueeze(0);  // (1, T)
+    auto prompt = torch::tensor(ids, torch::kInt64).unsqueeze(0).to(lo.device);  // (1, T)
     models::GenerateResult r = models::generate(*model, prompt, go);
     const int64_t T = prompt.size(1);
     const int64_t n = r.n_generated.at(0);

@@ -7,6 +7,7 @@
 
 #include "app/cli/args.h"
 #include "app/cli/commands.h"
+#include "app/cli/device_options.h"
 #include "app/cli/inputs.h"
 #include "app/cli/model_summary.h"
 #include "core/base/error.h"
@@ -14,6 +15,7 @@
 #include "core/capture/memory_sink.h"
 #include "core/io/tokenizer.h"
 #include "core/models/registry.h"
+#include "core/runtime/device.h"
 #include "core/runtime/runtime.h"
 #include "core/store/h5.h"
 #include "dxl/config.h"
@@ -50,7 +52,7 @@ torch::Tensor to_tokens(const std::vector<int64_t>& ids, int64_t vocab) {
 // Writes a float tensor (any shape) as float32 with a dims attribute.
 void write_float(const h5::Group& root, const std::string& name, const torch::Tensor& t,
                  const std::string& dims) {
-    torch::Tensor c = t.to(torch::kFloat32).contiguous();  // same shape as t
+    torch::Tensor c = t.to(torch::kCPU, torch::kFloat32).contiguous();  // same shape as t
     h5::Dims d(c.sizes().begin(), c.sizes().end());
     root.write<float>(name, c.data_ptr<float>(), d);
     root.set_attr("dims", dims, name);
@@ -65,20 +67,21 @@ const std::string kInfoUsage =
     "trainable parameter counts, tokenizer and compute backend. --config reads a config.json "
     "alone\n"
     "(no weights needed), e.g. data/configs/student_paper_qwen2.5-1.5b.json.\n";
-const std::string kForwardUsage = std::string(
-                                      "usage: dxl forward --model DIR INPUT --out FILE.h5 [--form "
-                                      "auto|parallel|chunkwise|recurrent]\n"
-                                      "                   [--chunk-size 64] [--threads N]\n\n"
-                                      "Runs one forward pass and writes FILE.h5 with /tokens "
-                                      "(int64 [T]), /logits (float32 [T, V]) and\n"
-                                      "per layer /teacher/layer_NN/attn_probs (float32 [H, T, T]) "
-                                      "for a Transformer, or per mLSTM block\n"
-                                      "/student/block_NN/implicit_attn (float32 [H, T, T], raw "
-                                      "signed A) for an xLSTM. --form picks the\n"
-                                      "mLSTM cell form (auto: chunkwise above 256 tokens). The "
-                                      "file is written under FILE.h5.partial\n"
-                                      "and renamed when complete.\n\n") +
-                                  kInputHelp;
+const std::string kForwardUsage =
+    std::string(
+        "usage: dxl forward --model DIR INPUT --out FILE.h5 [--form "
+        "auto|parallel|chunkwise|recurrent]\n"
+        "                   [--chunk-size 64] [--device D] [--dtype T] [--threads N]\n\n"
+        "Runs one forward pass and writes FILE.h5 with /tokens "
+        "(int64 [T]), /logits (float32 [T, V]) and\n"
+        "per layer /teacher/layer_NN/attn_probs (float32 [H, T, T]) "
+        "for a Transformer, or per mLSTM block\n"
+        "/student/block_NN/implicit_attn (float32 [H, T, T], raw "
+        "signed A) for an xLSTM. --form picks the\n"
+        "mLSTM cell form (auto: chunkwise above 256 tokens). The "
+        "file is written under FILE.h5.partial\n"
+        "and renamed when complete.\n\n") +
+    kInputHelp + kDeviceHelp;
 }  // namespace
 
 int run_info(const std::vector<std::string>& argv) {
@@ -95,6 +98,9 @@ int run_info(const std::vector<std::string>& argv) {
     } else {
         print_config_summary(*args.get("config"));
     }
+    std::printf("devices:\n");
+    for (const std::string& line : runtime::describe_devices())
+        std::printf("  %s\n", line.c_str());
     return 0;
 }
 
@@ -102,6 +108,7 @@ int run_forward(const std::vector<std::string>& argv) {
     OptionSpec spec = common_spec();
     spec.with_value.insert({"model", "out", "form", "chunk-size"});
     add_input_options(spec);
+    add_device_options(spec);
     Args args("forward", argv, spec);
     const std::string dir = args.require("model");
     const std::string out = args.require("out");
@@ -113,15 +120,16 @@ int run_forward(const std::vector<std::string>& argv) {
     DXL_CHECK(fs::is_directory(out_dir), IoError, "--out: folder ", out_dir.string(),
               " does not exist");
     setup_runtime(args);
+    const models::LoadOptions lo = device_load_options(args);  // refuses cuda before any work
 
-    auto model = models::load_model(dir);
+    auto model = models::load_model(dir, lo);
     auto tok = io::load_tokenizer(dir);
     auto seqs = read_token_input(args, tok.get(), dir);
     DXL_CHECK(seqs.size() == 1, UsageError,
               "dxl forward: takes one sequence, but --tokens-file holds ", seqs.size(),
               "; use one line (dxl capture takes many)");
     const models::ModelInfo& info = model->info();
-    torch::Tensor tokens = to_tokens(seqs[0], info.vocab_size);  // (T)
+    torch::Tensor tokens = to_tokens(seqs[0], info.vocab_size).to(lo.device);  // (T)
     const int64_t T = tokens.size(0);
     const bool is_xlstm = info.family == "xlstm";
 
@@ -147,6 +155,9 @@ int run_forward(const std::vector<std::string>& argv) {
         root.set_attr("model_type", info.architecture);
         root.set_attr("config_json", model->config().json().dump());
         root.set_attr("mlstm_form", to_string(fo.form));
+        root.set_attr("device", lo.device.str());
+        root.set_attr("dtype",
+                      runtime::dtype_name(model->module().parameters().front().scalar_type()));
         std::vector<int64_t> ids = seqs[0];
         root.write<int64_t>("tokens", ids, {static_cast<hsize_t>(T)});
         root.set_attr("dims", "T", "tokens");

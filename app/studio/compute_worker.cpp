@@ -75,8 +75,20 @@ void ComputeWorker::guarded(const char* action, Fn&& fn) {
 
 void ComputeWorker::loadModels(const QString& teacherDir, const QString& studentDir) {
     guarded("loading the models", [&] {
-        emit modelsLoaded(m_engine->load(teacherDir.toStdString(), studentDir.toStdString()));
+        emit modelsLoaded(m_engine->load(teacherDir.toStdString(), studentDir.toStdString(),
+                                         m_device.toStdString()));
     });
+}
+
+void ComputeWorker::setDevice(const QString& device) {
+    m_device = device;
+}
+
+void ComputeWorker::listDevices() {
+    QStringList names;
+    for (const std::string& d : InspectEngine::deviceChoices())
+        names << QString::fromStdString(d);
+    emit devicesListed(names);
 }
 
 void ComputeWorker::runInput(const QString& input, int norm) {

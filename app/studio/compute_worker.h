@@ -6,6 +6,7 @@
 #include <QMetaType>
 #include <QObject>
 #include <QString>
+#include <QStringList>
 #include <memory>
 #include <vector>
 
@@ -24,6 +25,10 @@ class ComputeWorker : public QObject {
 
   public slots:
     void loadModels(const QString& teacherDir, const QString& studentDir);
+    // The device later loads use ("auto", "cpu", "cuda:N"); answers with devicesListed.
+    void setDevice(const QString& device);
+    // Lists the compute devices this build sees (devicesListed).
+    void listDevices();
     // input: comma/space separated ids, or text when the teacher has a tokenizer.
     void runInput(const QString& input, int norm);
     void requestMaps(const dxl::studio::MapsRequest& request, quint64 job);
@@ -42,11 +47,13 @@ class ComputeWorker : public QObject {
     void captureOpened(const dxl::studio::CaptureOpened& capture);
     void failed(const dxl::studio::ErrorInfo& error);
     void busyChanged(bool busy);
+    void devicesListed(const QStringList& devices);
 
   private:
     template <typename Fn>
     void guarded(const char* action, Fn&& fn);
     std::unique_ptr<InspectEngine> m_engine;
+    QString m_device = QStringLiteral("auto");
 };
 
 // Parses "37,0,93" / "37 0 93" into ids; false when the text is not a list of integers.

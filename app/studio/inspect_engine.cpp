@@ -22,6 +22,7 @@
 #include "core/io/tokenizer.h"
 #include "core/models/mlstm_cell.h"
 #include "core/models/registry.h"
+#include "core/runtime/device.h"
 #include "core/store/capture_reader.h"
 #include "widgets/heatmap_lod.h"
 
@@ -113,9 +114,28 @@ bool InspectEngine::loaded() const {
     return m->teacher && m->student;
 }
 
-ModelsLoaded InspectEngine::load(const std::string& teacherDir, const std::string& studentDir) {
-    auto teacher = models::load_model(teacherDir);
-    auto student = models::load_model(studentDir);
+std::vector<std::string> InspectEngine::deviceChoices() {
+    std::vector<std::string> out{"auto", "cpu"};
+    for (int i = 0; i < runtime::cuda_device_count(); ++i)
+        out.push_back("cuda:" + std::to_string(i));
+    return out;
+}
+
+std::string InspectEngine::checkDevice(const std::string& device) {
+    try {
+        (void)runtime::resolve_device(device);
+        return {};
+    } catch (const Error& e) {
+        return e.what();
+    }
+}
+
+ModelsLoaded InspectEngine::load(const std::string& teacherDir, const std::string& studentDir,
+                                 const std::string& device) {
+    models::LoadOptions lo;
+    lo.device = runtime::resolve_device(device);
+    auto teacher = models::load_model(teacherDir, lo);
+    auto student = models::load_model(studentDir, lo);
     DXL_CHECK(teacher->info().family == "transformer", UnsupportedError, "studio: the teacher ",
               teacherDir, " is a ", teacher->info().family,
               " model; expected a Transformer (gpt2, llama, qwen2)");
@@ -157,10 +177,11 @@ InspectSummary InspectEngine::run(const std::vector<int64_t>& ids, StudentNorm n
     capture::MemorySink ssink({cp::kImplicitAttn, cp::kMlstmK, cp::kMlstmV, cp::kMlstmIgatePre,
                                cp::kMlstmFgatePre, cp::kSlstmC, cp::kSlstmN, cp::kSlstmM,
                                cp::kSlstmH});
-    torch::Tensor lt = m->teacher->forward(tokens, {}, &tsink);  // (1, T, V)
+    // Logits come back to the host; captured maps already are (MemorySink).
+    torch::Tensor lt = m->teacher->forward(tokens, {}, &tsink).to(torch::kCPU);  // (1, T, V)
     models::ForwardOptions fo;
     fo.form = models::MlstmForm::Parallel;
-    torch::Tensor ls = m->student->forward(tokens, fo, &ssink);  // (1, T, V)
+    torch::Tensor ls = m->student->forward(tokens, fo, &ssink).to(torch::kCPU);  // (1, T, V)
 
     Impl& s = *m;
     s.tokens = tokens[0].contiguous();

@@ -19,7 +19,13 @@ class InspectEngine {
     InspectEngine& operator=(const InspectEngine&) = delete;
 
     // Loads both model directories (dxl::Error on failure; the old models stay loaded then).
-    ModelsLoaded load(const std::string& teacherDir, const std::string& studentDir);
+    // "auto", "cpu" and "cuda:N" for every CUDA device this build sees.
+    static std::vector<std::string> deviceChoices();
+    // Empty when `device` can be used here, else the error message (docs/gpu.md).
+    static std::string checkDevice(const std::string& device);
+    // device: "auto" | "cpu" | "cuda" | "cuda:N" (docs/gpu.md); UnsupportedError without CUDA.
+    ModelsLoaded load(const std::string& teacherDir, const std::string& studentDir,
+                      const std::string& device = "auto");
     bool loaded() const;
     // Token ids for text (needs the teacher's tokenizer; ValueError otherwise).
     std::vector<int64_t> tokenize(const std::string& text) const;

@@ -4,6 +4,7 @@
 
 #include <QAction>
 #include <QApplication>
+#include <QComboBox>
 #include <QDateTime>
 #include <QDir>
 #include <QDockWidget>
@@ -15,6 +16,7 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QSettings>
+#include <QSignalBlocker>
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QTimer>
@@ -123,6 +125,12 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_distillDockWidget->hide();
     m_status = new QLabel(tr("Starting\u2026"), this);
     statusBar()->addWidget(m_status, 1);
+    m_device = new QComboBox(this);
+    m_device->setObjectName(QStringLiteral("deviceSelector"));
+    m_device->setToolTip(tr("Where the models run (docs/gpu.md); changing it reloads them"));
+    m_device->addItems({QStringLiteral("auto"), QStringLiteral("cpu")});
+    statusBar()->addPermanentWidget(new QLabel(tr("Device:"), this));
+    statusBar()->addPermanentWidget(m_device);
 
     // Worker thread: owns the models; everything crosses by queued signals.
     m_worker = new ComputeWorker();
@@ -165,7 +173,19 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
         m_worker, &ComputeWorker::busyChanged, this,
         [this](bool busy) { m_status->setText(busy ? tr("Computing\u2026") : m_statusText); },
         Qt::QueuedConnection);
+    connect(
+        m_worker, &ComputeWorker::devicesListed, this,
+        [this](const QStringList& devices) {
+            const QString current = m_device->currentText();
+            const QSignalBlocker block(m_device);
+            m_device->clear();
+            m_device->addItems(devices);
+            m_device->setCurrentText(devices.contains(current) ? current : devices.value(0));
+        },
+        Qt::QueuedConnection);
+    connect(m_device, &QComboBox::textActivated, this, &MainWindow::setDevice);
     m_thread.start();
+    QMetaObject::invokeMethod(m_worker, &ComputeWorker::listDevices, Qt::QueuedConnection);
 
     connect(m_attention, &AttentionPage::selectionChanged, this, &MainWindow::requestMaps);
     connect(m_attention, &AttentionPage::normChanged, this, &MainWindow::rerun);
@@ -306,6 +326,21 @@ void MainWindow::buildMenus() {
     distill->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_4));
     distill->setShortcutContext(Qt::ApplicationShortcut);
     view->addAction(distill);
+}
+
+void MainWindow::setDevice(const QString& device) {
+    if (m_device->findText(device) < 0) m_device->addItem(device);
+    m_device->setCurrentText(device);
+    QMetaObject::invokeMethod(
+        m_worker, [w = m_worker, device] { w->setDevice(device); }, Qt::QueuedConnection);
+    const ModelsLoaded& dirs = modelDirs();
+    if (!dirs.teacher.dir.empty() && !dirs.student.dir.empty())
+        openModels(QString::fromStdString(dirs.teacher.dir),
+                   QString::fromStdString(dirs.student.dir), m_attention->input());
+}
+
+QString MainWindow::device() const {
+    return m_device->currentText();
 }
 
 void MainWindow::openModels(const QString& teacherDir, const QString& studentDir,

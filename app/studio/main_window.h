@@ -19,6 +19,8 @@ namespace dxl::widgets {
 class ExportableFigure;
 }
 
+class QComboBox;
+
 namespace dxl::studio {
 
 class AttentionPage;
@@ -74,6 +76,9 @@ class MainWindow : public QMainWindow {
     // Last error shown (dialogs are suppressed when headless).
     QString lastError() const { return m_lastError; }
     void setHeadless(bool headless);
+    // Where the models run ("auto", "cpu", "cuda:N"); reloads open models on a change.
+    void setDevice(const QString& device);
+    QString device() const;
 
   signals:
     void resultsCompleted();
@@ -124,7 +129,8 @@ class MainWindow : public QMainWindow {
     QDockWidget* m_distillDockWidget = nullptr;
     CaptureBar* m_captureBar = nullptr;
     QLabel* m_status = nullptr;
-    QString m_statusText;  // shown when the worker is idle
+    QComboBox* m_device = nullptr;  // status bar: auto / cpu / cuda:N
+    QString m_statusText;           // shown when the worker is idle
     QMenu* m_recentMenu = nullptr;
     ModelsLoaded m_models;        // of what the views show (the capture's while in capture mode)
     ModelsLoaded m_loadedModels;  // loaded in the compute worker

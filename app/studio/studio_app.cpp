@@ -11,6 +11,7 @@
 #include <cstdio>
 
 #include "app/studio/distill_dock.h"
+#include "app/studio/inspect_engine.h"
 #include "app/studio/main_window.h"
 #include "app/studio/walkthrough.h"
 
@@ -21,7 +22,7 @@ QString studioUsage() {
         "usage: dxl-studio [--data-dir DIR] [--teacher DIR] [--student DIR] [--tokens IDS|TEXT]\n"
         "                  [--session FILE] [--watch RUN_DIR] [--capture FILE]\n"
         "                  [--export all --out DIR]\n"
-        "                  [--walkthrough DIR]\n"
+        "                  [--walkthrough DIR] [--device auto|cpu|cuda|cuda:N]\n"
         "  Defaults: DATA/models/tiny-teacher, DATA/models/tiny-student, "
         "DATA/inputs/default_input.txt (text; default_tokens.txt ids without a tokenizer)\n"
         "  --export all --out DIR  render every figure (PNG/PDF/SVG + CSV/JSON + provenance) and "
@@ -30,7 +31,9 @@ QString studioUsage() {
         "Distill dock\n"
         "  --capture FILE          show a capture file (dxl capture) instead of running the "
         "models\n"
-        "  --walkthrough DIR       scripted tour that saves screenshots into DIR, then exits\n");
+        "  --walkthrough DIR       scripted tour that saves screenshots into DIR, then exits\n"
+        "  --device D              where the models run (default auto: the first GPU when this\n"
+        "                          build has CUDA and one is present, else the CPU)\n");
 }
 
 StudioOptions parseStudioOptions(const QStringList& args) {
@@ -66,6 +69,8 @@ StudioOptions parseStudioOptions(const QStringList& args) {
             value(&o.capture);
         else if (a == QStringLiteral("--walkthrough"))
             value(&o.walkthroughDir);
+        else if (a == QStringLiteral("--device"))
+            value(&o.device);
         else
             o.error = QStringLiteral("unknown option %1; see --help").arg(a);
         if (!o.error.isEmpty()) break;
@@ -134,8 +139,16 @@ int runStudio(const StudioOptions& options) {
         options.tokens.isEmpty() ? readDefaultInput(data, teacher) : options.tokens;
     const bool headless = !options.exportSpec.isEmpty();
 
+    // A device this build cannot use is refused before any window opens (exit 5, as the CLI).
+    const QString deviceError =
+        QString::fromStdString(InspectEngine::checkDevice(options.device.toStdString()));
+    if (!deviceError.isEmpty()) {
+        err << "dxl-studio: " << deviceError << "\n";
+        return deviceError.startsWith(QStringLiteral("--device: expected")) ? 2 : 5;
+    }
     MainWindow w;
     w.setHeadless(headless || !options.walkthroughDir.isEmpty());
+    w.setDevice(options.device);
     int code = 0;
     if (headless) {
         QObject::connect(&w, &MainWindow::resultsCompleted, &w, [&w, &options, &code] {

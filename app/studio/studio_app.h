@@ -14,6 +14,7 @@ struct StudioOptions {
     QString dataDir, teacher, student, tokens, session, exportSpec, outDir, walkthroughDir;
     QString watchDir;  // a distillation run folder to follow in the Distill dock
     QString capture;   // a capture file (dxl capture) to show instead of running the models
+    QString device = QStringLiteral("auto");  // --device auto|cpu|cuda|cuda:N
     bool help = false;
     QString error;  // non-empty: bad command line
 };

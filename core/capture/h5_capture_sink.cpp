@@ -106,6 +106,9 @@ H5CaptureSink::H5CaptureSink(store::CaptureWriter* writer, H5SinkOptions opts)
     DXL_CHECK(m_opts.dtype == store::DType::F16 || m_opts.dtype == store::DType::F32, ValueError,
               "capture: --dtype must be f16 or f32");
     DXL_CHECK(m_opts.chunk_size > 0, ValueError, "capture: chunk size must be positive");
+    if (m_writer != nullptr)
+        m_copier = std::make_unique<HostCopier>(
+            [writer = m_writer](store::Chunk&& c) { writer->put(std::move(c)); });
 }
 
 bool H5CaptureSink::selected(const std::vector<int64_t>& list, int64_t index) const {
@@ -129,6 +132,10 @@ bool H5CaptureSink::wants(const CaptureKey& key) {
            (m_opts.hidden && key.point == p::kHidden);
 }
 
+void H5CaptureSink::finish_copies() {
+    if (m_copier) m_copier->drain(/*wait=*/true);
+}
+
 void H5CaptureSink::reset_sample() {
     m_mlstm.clear();
 }
@@ -144,7 +151,7 @@ void H5CaptureSink::put(const std::string& path, const torch::Tensor& value, sto
             DXL_CHECK(h < H, ValueError, "--heads: head ", h, " does not exist in ", path, " (", H,
                       " heads)");
         }
-        t = t.index_select(0, torch::tensor(m_opts.heads, torch::kInt64));
+        t = t.index_select(0, torch::tensor(m_opts.heads, torch::kInt64).to(t.device()));
     }
     torch::ScalarType st = torch::kFloat32;
     switch (dtype) {
@@ -180,10 +187,8 @@ void H5CaptureSink::put(const std::string& path, const torch::Tensor& value, sto
         r.shape = c.shape;
         return;
     }
-    torch::Tensor out = t.to(torch::kCPU, st).contiguous();  // (...) in the stored dtype
-    c.bytes.resize(static_cast<size_t>(out.numel()) * out.element_size());
-    if (!c.bytes.empty()) std::memcpy(c.bytes.data(), out.data_ptr(), c.bytes.size());
-    m_writer->put(std::move(c));
+    // Converted on the tensor's own device, then copied (asynchronously from a GPU).
+    m_copier->put(std::move(c), t.to(st));  // (...) in the stored dtype
 }
 
 bool H5CaptureSink::observe(const CaptureKey& key, const torch::Tensor& value) {
@@ -223,7 +228,7 @@ bool H5CaptureSink::observe(const CaptureKey& key, const torch::Tensor& value) {
         is_one_of(key.point, {p::kMlstmK, p::kMlstmV, p::kMlstmIgatePre, p::kMlstmFgatePre})) {
         torch::Tensor t = value.to(torch::kFloat32);  // (1, H, T[, Dh])
         if (!m_opts.heads.empty())
-            t = t.index_select(1, torch::tensor(m_opts.heads, torch::kInt64));
+            t = t.index_select(1, torch::tensor(m_opts.heads, torch::kInt64).to(t.device()));
         MlstmKeep& keep = m_mlstm[key.layer];
         if (key.point == p::kMlstmK) keep.k = t.clone();
         if (key.point == p::kMlstmV) keep.v = t.clone();
@@ -267,6 +272,12 @@ void H5CaptureSink::put_states(int64_t T) {
 }
 
 namespace {
+torch::Device first_device(models::LanguageModel& m) {
+    for (const auto& p : m.module().parameters())
+        return p.device();
+    return torch::kCPU;
+}
+
 void put_logits(H5CaptureSink& sink, const std::string& scope, const torch::Tensor& logits,
                 int64_t top_k) {
     // logits (T, V)
@@ -302,12 +313,14 @@ void capture_sample(store::CaptureWriter& writer, H5CaptureSink& sink,
         c.dims = "T";
         writer.put(std::move(c));
     }
-    const torch::Tensor batch = tokens.unsqueeze(0);       // (1, T)
-    torch::Tensor tl = teacher.forward(batch, fo, &sink);  // (1, T, V)
+    // On the models' device (the teacher's; the CLI puts both on one device).
+    const torch::Tensor batch = tokens.unsqueeze(0).to(first_device(teacher));  // (1, T)
+    torch::Tensor tl = teacher.forward(batch, fo, &sink);                       // (1, T, V)
     put_logits(sink, "teacher", tl[0], sink.options().logits_top_k);
     torch::Tensor sl = student.forward(batch, fo, &sink);  // (1, T, V)
     put_logits(sink, "student", sl[0], sink.options().logits_top_k);
     sink.put_states(T);
+    sink.finish_copies();
     writer.commit_sample();
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/capture/capture_sink.h"
+#include "core/capture/host_copy.h"
 #include "core/store/capture_schema.h"
 
 namespace dxl::store {
@@ -60,6 +61,8 @@ class H5CaptureSink : public CaptureSink {
              std::map<std::string, std::string> group_attrs = {});
     // After the student forward: C, n, m at the state positions of every kept mLSTM block.
     void put_states(int64_t T);
+    // Waits for the device-to-host copies of this sample (before the writer commits it).
+    void finish_copies();
     // Forget the kept mLSTM statistics (start of a sample).
     void reset_sample();
 
@@ -82,6 +85,7 @@ class H5CaptureSink : public CaptureSink {
     };
     std::map<int, MlstmKeep> m_mlstm;  // per student block
     std::map<std::string, Recorded> m_recorded;
+    std::unique_ptr<HostCopier> m_copier;  // null in a dry run
 };
 
 struct SampleInput {

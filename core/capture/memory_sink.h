@@ -1,5 +1,6 @@
 // A capture sink that keeps the requested points in memory, keyed by CaptureKey::path().
-// Used by `dxl forward` and by tests; the HDF5 capture store has its own streaming sink.
+// Used by `dxl forward`, `dxl align` and tests; the HDF5 capture store has its own streaming
+// sink. Values are host copies (float32 for reduced-precision models).
 #pragma once
 
 #include <torch/types.h>
@@ -19,7 +20,13 @@ class MemorySink : public CaptureSink {
 
     bool wants(const CaptureKey& key) override { return m_points.count(key.point) > 0; }
     bool observe(const CaptureKey& key, const torch::Tensor& value) override {
-        m_values[key.path()] = value.clone();
+        // Kept on the host in at least float32 whatever device and dtype the model runs in:
+        // readers (analysis, HDF5 writers) take CPU float tensors.
+        const bool reduced =
+            value.scalar_type() == torch::kBFloat16 || value.scalar_type() == torch::kFloat16;
+        m_values[key.path()] =
+            value.to(torch::kCPU, reduced ? torch::kFloat32 : value.scalar_type(),
+                     /*non_blocking=*/false, /*copy=*/true);
         return true;
     }
 

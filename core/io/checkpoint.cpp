@@ -173,6 +173,35 @@ std::vector<int64_t> Checkpoint::shape(const std::string& name) const {
     return m_files[it->second]->find(name)->shape;
 }
 
+torch::ScalarType Checkpoint::floating_dtype() const {
+    std::map<DType, int64_t> elements;  // stored dtype -> element count
+    for (const auto& [name, owner] : m_owner) {
+        const TensorEntry* e = m_files[owner]->find(name);
+        if (e->dtype != DType::F32 && e->dtype != DType::F16 && e->dtype != DType::BF16 &&
+            e->dtype != DType::F64)
+            continue;
+        int64_t n = 1;
+        for (int64_t d : e->shape)
+            n *= d;
+        elements[e->dtype] += n;
+    }
+    DType best = DType::F32;
+    int64_t most = -1;
+    for (const auto& [t, n] : elements) {
+        if (n > most) best = t, most = n;
+    }
+    switch (best) {
+        case DType::F16:
+            return torch::kFloat16;
+        case DType::BF16:
+            return torch::kBFloat16;
+        case DType::F64:
+            return torch::kFloat64;
+        default:
+            return torch::kFloat32;
+    }
+}
+
 torch::Tensor Checkpoint::get(const std::string& name, torch::Dtype dtype) const {
     const auto it = m_owner.find(name);
     DXL_CHECK(it != m_owner.end(), FormatError, m_source, ": tensor '", name,

@@ -30,6 +30,9 @@ class Checkpoint {
     // get() plus a shape check: ShapeError "name: expected [a, b], got [c, d]".
     torch::Tensor get(const std::string& name, const std::vector<int64_t>& expected_shape,
                       torch::Dtype dtype = torch::kFloat32) const;
+    // The dtype most floating-point tensors are stored in (by element count): what "--dtype
+    // auto" keeps on a GPU. Float32 when the checkpoint holds no floating tensor.
+    torch::ScalarType floating_dtype() const;
     const std::map<std::string, std::string>& metadata() const noexcept { return m_metadata; }
     std::string description() const;  // "DIR/model.safetensors (12 tensors)"
 

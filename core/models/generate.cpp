@@ -24,9 +24,12 @@ const char* to_string(StopReason r) noexcept {
 
 torch::Tensor choose_next_token(const torch::Tensor& logits, const GenerateOptions& opts,
                                 at::Generator& generator) {
+    // Greedy: argmax where the logits are (one id per row crosses to the host, not V floats).
+    if (opts.greedy) return logits.argmax(-1).to(torch::kCPU);  // (B)
+    // Sampling draws on the host with a CPU generator, so a seed gives the same tokens on every
+    // device.
     torch::Tensor l = logits.to(torch::kCPU, torch::kFloat32);  // (B, V)
-    if (opts.greedy) return l.argmax(-1);
-    torch::Tensor scaled = l / opts.temperature;  // (B, V)
+    torch::Tensor scaled = l / opts.temperature;                // (B, V)
     const int64_t V = l.size(-1);
     if (opts.top_k > 0 && opts.top_k < V) {
         // Keep the k largest per row (ties at the k-th value are kept as well).

@@ -32,6 +32,20 @@ struct State {
 
 // Zero state (what the reference uses when no state is given: C = n = 0, m = 0). Dv < 0 means
 // Dv = Dh. v may have its own head dim Dv everywhere (C is then (Dh, Dv)).
+// Reduced precision (bf16 / fp16 models): the recurrence runs in float32. The gates, the
+// stabiliser m and the normaliser n lose too much in bf16 (docs/models.md, "Precision"), so the
+// cell inputs are promoted and the cell output is cast back by the caller.
+inline bool is_reduced(torch::ScalarType t) {
+    return t == torch::kBFloat16 || t == torch::kFloat16;
+}
+inline torch::Tensor cell_precision(const torch::Tensor& t) {
+    return is_reduced(t.scalar_type()) ? t.to(torch::kFloat32) : t;
+}
+// Options for a recurrent state of a model whose activations use `o`: float32 when reduced.
+inline torch::TensorOptions state_options(const torch::TensorOptions& o) {
+    return is_reduced(o.dtype().toScalarType()) ? o.dtype(torch::kFloat32) : o;
+}
+
 State zero_state(int64_t B, int64_t H, int64_t Dh, const torch::TensorOptions& options,
                  int64_t Dv = -1);
 

@@ -10,6 +10,7 @@
 #include "core/base/error.h"
 #include "core/io/checkpoint.h"
 #include "core/models/architectures.h"
+#include "core/runtime/device.h"
 
 namespace dxl::models {
 namespace {
@@ -69,7 +70,7 @@ std::unique_ptr<LanguageModel> build_model(const io::JsonConfig& cfg,
     return f(cfg, weights);
 }
 
-std::unique_ptr<LanguageModel> load_model(const std::string& dir) {
+std::unique_ptr<LanguageModel> load_model(const std::string& dir, const LoadOptions& opts) {
     namespace fs = std::filesystem;
     DXL_CHECK(fs::exists(dir), IoError, dir, ": no such model directory");
     DXL_CHECK(fs::is_directory(dir), IoError, dir,
@@ -85,7 +86,11 @@ std::unique_ptr<LanguageModel> load_model(const std::string& dir) {
               ": unknown architecture '", cfg.model_type(),
               "'; supported model_type values: ", known_list());
     io::Checkpoint weights = io::Checkpoint::open_dir(dir);
-    return build_model(cfg, &weights);
+    const torch::ScalarType dtype =
+        runtime::resolve_dtype(opts.dtype, opts.device, weights.floating_dtype());
+    std::unique_ptr<LanguageModel> model = build_model(cfg, &weights);
+    if (dtype != torch::kFloat32 || !opts.device.is_cpu()) model->module().to(opts.device, dtype);
+    return model;
 }
 
 }  // namespace dxl::models

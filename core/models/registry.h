@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,9 +26,19 @@ void register_architecture(const std::string& model_type, ModelFactory factory);
 std::vector<std::string> registered_architectures();
 bool is_registered(const std::string& model_type);
 
+// Where a loaded model lives and in which dtype (the --device / --dtype of every command).
+struct LoadOptions {
+    torch::Device device = torch::kCPU;
+    // nullopt = auto: the checkpoint's floating dtype on CUDA, float32 on the CPU
+    // (runtime::resolve_dtype).
+    std::optional<torch::ScalarType> dtype;
+};
+
 // DIR/config.json + DIR/model.safetensors (or its sharded index). IoError when files are
-// missing, UnsupportedError for an unknown model_type (listing the known ones).
-std::unique_ptr<LanguageModel> load_model(const std::string& dir);
+// missing, UnsupportedError for an unknown model_type (listing the known ones). Parameters and
+// buffers end on opts.device in the resolved dtype (the model's forward casts what must stay
+// float32: gates, stabilisers, normalisers, softmax).
+std::unique_ptr<LanguageModel> load_model(const std::string& dir, const LoadOptions& opts = {});
 std::unique_ptr<LanguageModel> build_model(const io::JsonConfig& cfg,
                                            const io::Checkpoint* weights);
 

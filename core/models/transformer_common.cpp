@@ -13,6 +13,7 @@
 #include "core/base/error.h"
 #include "core/capture/capture_sink.h"
 #include "core/io/checkpoint.h"
+#include "core/runtime/torch_compat.h"
 
 namespace dxl::models {
 
@@ -116,6 +117,12 @@ torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& cos,
 
 // ---- attention -----------------------------------------------------------------------------
 
+bool use_fused_attention(const torch::Tensor& q) {
+    // Measured choice: on the CPU the explicit path is as fast (one BLAS call each way) and keeps
+    // float32 results bit-identical to the goldens; on a GPU the fused kernels win.
+    return compat::kHasFusedAttention && q.is_cuda();
+}
+
 torch::Tensor causal_mask(int64_t T, int64_t S, int64_t q_offset, const torch::Device& device) {
     return torch::ones({T, S}, torch::TensorOptions().dtype(torch::kBool).device(device))
         .triu(q_offset + 1);  // (T, S)
@@ -128,6 +135,22 @@ torch::Tensor causal_attention(const torch::Tensor& q, const torch::Tensor& k,
     const int64_t Hkv = k.size(1), S = k.size(2);
     DXL_ASSERT(H % Hkv == 0, "attention: ", H, " query heads vs ", Hkv, " kv heads");
     const int64_t n_rep = H / Hkv;
+    // Fused kernels (flash / memory-efficient on CUDA) never materialise the (T, S) matrix, so
+    // they serve every layer whose probabilities no capture asks for. The explicit path below
+    // stays the reference and the only one that can hand out scores and probabilities.
+    const bool captured =
+        sink != nullptr && (sink->wants({"teacher", layer, capture::point::kAttnLogits}) ||
+                            sink->wants({"teacher", layer, capture::point::kAttnProbs}));
+    if (!captured && use_fused_attention(q) && (T == S || T == 1) &&
+        scale == 1.0 / std::sqrt(static_cast<double>(Dh))) {
+        // (B, Hkv, S, Dh) -> (B, H, S, Dh): each kv head serves its n_rep query heads.
+        auto rep = [&](const torch::Tensor& x) {
+            return n_rep == 1
+                       ? x
+                       : x.unsqueeze(2).expand({B, Hkv, n_rep, S, Dh}).reshape({B, H, S, Dh});
+        };
+        return compat::fused_attention(q, rep(k), rep(v), /*causal=*/T == S && T > 1);
+    }
     // Group the n_rep query heads of each kv head: (B, Hkv, n_rep * T, Dh).
     torch::Tensor qg = q.reshape({B, Hkv, n_rep * T, Dh});
     torch::Tensor scores =

@@ -88,9 +88,13 @@ torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& cos,
 // Boolean mask (T, S), true where key j must be hidden from query i: j > q_offset + i.
 torch::Tensor causal_mask(int64_t T, int64_t S, int64_t q_offset, const torch::Device& device);
 
+// Whether attention of q's device and dtype takes the fused kernel (LibTorch >= 2.0 on CUDA).
+bool use_fused_attention(const torch::Tensor& q);
+
 // softmax(q k^T * scale, masked) v with explicit probabilities, GQA without copying k/v: query
 // head h uses kv head h / (H / Hkv). Emits kAttnLogits and kAttnProbs (B, H, T, S), per query
-// head, at {"teacher", layer} when the sink wants them.
+// head, at {"teacher", layer} when the sink wants them. Layers the sink does not ask for take
+// the fused kernel where use_fused_attention() (no (T, S) matrix is formed).
 // q (B, H, T, Dh), k/v (B, Hkv, S, Dh), mask (T, S) bool -> (B, H, T, Dh).
 torch::Tensor causal_attention(const torch::Tensor& q, const torch::Tensor& k,
                                const torch::Tensor& v, const torch::Tensor& mask, double scale,

@@ -209,7 +209,8 @@ class MlstmBlock : public Node {
 
     mlstm::State new_state(int64_t B, const torch::TensorOptions& o) const {
         const int64_t nh = m_cfg.num_heads;
-        return mlstm::zero_state(B, nh, m_cfg.qk_dim() / nh, o, m_cfg.v_dim() / nh);
+        return mlstm::zero_state(B, nh, m_cfg.qk_dim() / nh, mlstm::state_options(o),
+                                 m_cfg.v_dim() / nh);
     }
 
     // x (B, T, D) -> (B, T, D). With `state` the block continues from it and updates it
@@ -242,9 +243,12 @@ class MlstmBlock : public Node {
         auto heads = [&](const torch::Tensor& t) {  // (B, T, NH*Dx) -> (B, NH, T, Dx)
             return t.reshape({B, T, nh, -1}).transpose(1, 2);
         };
-        torch::Tensor qh = heads(q), kh = heads(k), vh = heads(v);  // (B, NH, T, Dqk|Dv)
-        torch::Tensor igh = ig.transpose(1, 2).contiguous();        // (B, NH, T)
-        torch::Tensor fgh = fg.transpose(1, 2).contiguous();        // (B, NH, T)
+        // Reduced-precision models run the cell in float32 (mlstm::cell_precision).
+        torch::Tensor qh = mlstm::cell_precision(heads(q));  // (B, NH, T, Dqk)
+        torch::Tensor kh = mlstm::cell_precision(heads(k));  // (B, NH, T, Dqk)
+        torch::Tensor vh = mlstm::cell_precision(heads(v));  // (B, NH, T, Dv)
+        torch::Tensor igh = mlstm::cell_precision(ig.transpose(1, 2).contiguous());  // (B, NH, T)
+        torch::Tensor fgh = mlstm::cell_precision(fg.transpose(1, 2).contiguous());  // (B, NH, T)
         capture::emit(sink, {"student", layer, point::kMlstmQ}, [&] { return qh; });
         capture::emit(sink, {"student", layer, point::kMlstmK}, [&] { return kh; });
         capture::emit(sink, {"student", layer, point::kMlstmV}, [&] { return vh; });
@@ -286,6 +290,7 @@ class MlstmBlock : public Node {
             }
         }
         capture::emit(sink, {"student", layer, point::kMlstmH}, [&] { return h; });
+        h = h.to(x.scalar_type());
         torch::Tensor hn = head_layer_norm(h.transpose(1, 2), m_head_norm, c.norm_eps,
                                            c.norm_reduction_force_float32);  // (B, T, Dv)
         torch::Tensor y = x + m_out(torch::sigmoid(o) * hn);                 // (B, T, D)
@@ -414,7 +419,7 @@ class XlargeModel : public LanguageModel {
     torch::Tensor run(const torch::Tensor& tokens, const ForwardOptions& opts,
                       XlargeDecodeState* state, capture::CaptureSink* sink) {
         auto& m = *m_module;
-        torch::Tensor x = m.m_emb.index_select(0, tokens.reshape({-1}))
+        torch::Tensor x = m.m_emb.index_select(0, tokens.reshape({-1}).to(m.m_emb.device()))
                               .view({tokens.size(0), tokens.size(1), -1});  // (B, T, D)
         capture::emit(sink, {"student", -1, point::kEmbed}, [&] { return x; });
         for (size_t b = 0; b < m.m_blocks.size(); ++b) {
@@ -427,7 +432,8 @@ class XlargeModel : public LanguageModel {
             x = rms_norm(x, m.m_out_norm, m_cfg.norm_eps, m_cfg.norm_reduction_force_float32);
         capture::emit(sink, {"student", -1, point::kFinalHidden}, [&] { return x; });
         torch::Tensor logits = F::linear(x, m.m_head.defined() ? m.m_head : m.m_emb);  // (B,T,V)
-        return soft_cap(logits, m_cfg.output_logit_soft_cap);
+        // Logits of a reduced-precision model are returned in float32, as the teachers' are.
+        return mlstm::cell_precision(soft_cap(logits, m_cfg.output_logit_soft_cap));
     }
 
     XlargeConfig m_cfg;

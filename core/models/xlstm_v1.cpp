@@ -15,7 +15,6 @@
 #include "core/models/architectures.h"
 #include "core/models/recurrent_lm.h"
 #include "core/models/slstm_cell.h"
-#include "core/runtime/torch_compat.h"
 
 namespace dxl::models::xlstm_v1 {
 namespace F = torch::nn::functional;
@@ -147,7 +146,7 @@ class MlstmBlock : public BlockImpl {
     BlockState new_state(int64_t B, const torch::TensorOptions& o) const override {
         const int64_t in = m_cfg.mlstm_inner_dim(), nh = m_cfg.mlstm_num_heads;
         BlockState s;
-        s.cell = mlstm::zero_state(B, nh, in / nh, o);
+        s.cell = mlstm::zero_state(B, nh, in / nh, mlstm::state_options(o));
         s.conv = torch::zeros({B, m_cfg.mlstm_conv_kernel - 1, in}, o);
         return s;
     }
@@ -170,13 +169,11 @@ class MlstmBlock : public BlockImpl {
         auto heads = [&](const torch::Tensor& t) {  // (B, T, I) -> (B, H, T, Dh)
             return t.view({B, T, nh, dh}).transpose(1, 2);
         };
-        torch::Tensor qh = heads(q), kh = heads(k), vh = heads(v);
-        if (compat::autocast_enabled(x.device().type())) {
-            // Mixed precision: the projections above ran in bf16; the cell's gates, stabiliser
-            // and normaliser must not (its matrix products still autocast).
-            qh = qh.to(torch::kFloat32), kh = kh.to(torch::kFloat32), vh = vh.to(torch::kFloat32);
-            ig = ig.to(torch::kFloat32), fg = fg.to(torch::kFloat32);
-        }
+        // Reduced-precision models run the cell in float32 (mlstm::cell_precision).
+        torch::Tensor qh = mlstm::cell_precision(heads(q)), kh = mlstm::cell_precision(heads(k)),
+                      vh = mlstm::cell_precision(heads(v));  // (B, H, T, Dh)
+        ig = mlstm::cell_precision(ig);
+        fg = mlstm::cell_precision(fg);
         capture::emit(sink, {"student", layer, point::kMlstmQ}, [&] { return qh; });
         capture::emit(sink, {"student", layer, point::kMlstmK}, [&] { return kh; });
         capture::emit(sink, {"student", layer, point::kMlstmV}, [&] { return vh; });
@@ -218,6 +215,7 @@ class MlstmBlock : public BlockImpl {
             }
         }
         capture::emit(sink, {"student", layer, point::kMlstmH}, [&] { return h; });
+        h = h.to(x.scalar_type());
         torch::Tensor hn = head_norm(h, m_outnorm);               // (B, T, I)
         torch::Tensor out = (hn + m_skip * xc) * torch::silu(z);  // (B, T, I)
         return x + linear(out, m_down, m_down_b);
@@ -280,7 +278,7 @@ class SlstmBlock : public BlockImpl {
 
     BlockState new_state(int64_t B, const torch::TensorOptions& o) const override {
         BlockState s;
-        s.slstm = torch::zeros({4, B, m_cfg.embedding_dim}, o);
+        s.slstm = torch::zeros({4, B, m_cfg.embedding_dim}, mlstm::state_options(o));
         s.conv = torch::zeros({B, m_cfg.slstm_conv_kernel - 1, m_cfg.embedding_dim}, o);
         return s;
     }
@@ -296,16 +294,17 @@ class SlstmBlock : public BlockImpl {
             torch::cat({headwise(xc, m_gate[0], {}), headwise(xc, m_gate[1], {}),
                         headwise(xn, m_gate[2], {}), headwise(xn, m_gate[3], {})},
                        -1);  // (B, T, 4D) gate-major i, f, z, o
-        // Mixed precision: the exponential gates and their stabiliser run in float32.
-        if (compat::autocast_enabled(x.device().type())) cell_in = cell_in.to(torch::kFloat32);
         const bool capture_all =
             wants(sink, layer, point::kSlstmIgatePre) ||
             wants(sink, layer, point::kSlstmFgatePre) ||
             wants(sink, layer, point::kSlstmZgatePre) ||
             wants(sink, layer, point::kSlstmOgatePre) || wants(sink, layer, point::kSlstmC) ||
             wants(sink, layer, point::kSlstmN) || wants(sink, layer, point::kSlstmM);
-        slstm::Result r = slstm::forward(cell_in, m_R, m_bias,
+        // Reduced-precision models run the recurrence in float32, as the mLSTM cell does.
+        slstm::Result r = slstm::forward(mlstm::cell_precision(cell_in), mlstm::cell_precision(m_R),
+                                         mlstm::cell_precision(m_bias),
                                          state ? state->slstm : torch::Tensor(), capture_all);
+        r.h = r.h.to(x.scalar_type());
         if (state) state->slstm = r.state;
         if (capture_all) {
             const char* gate_points[4] = {point::kSlstmIgatePre, point::kSlstmFgatePre,
@@ -428,7 +427,7 @@ class XlstmV1Model : public LanguageModel {
     torch::Tensor run(const torch::Tensor& tokens, const ForwardOptions& opts,
                       XlstmDecodeState* state, capture::CaptureSink* sink) {
         auto& m = *m_module;
-        torch::Tensor x = m.m_emb.index_select(0, tokens.reshape({-1}))
+        torch::Tensor x = m.m_emb.index_select(0, tokens.reshape({-1}).to(m.m_emb.device()))
                               .view({tokens.size(0), tokens.size(1), -1});  // (B, T, D)
         capture::emit(sink, {"student", -1, point::kEmbed}, [&] { return x; });
         for (size_t b = 0; b < m.m_blocks.size(); ++b) {
@@ -447,7 +446,9 @@ class XlstmV1Model : public LanguageModel {
         }
         if (m.m_post_norm.defined()) x = layer_norm(x, m.m_post_norm);
         capture::emit(sink, {"student", -1, point::kFinalHidden}, [&] { return x; });
-        return torch::nn::functional::linear(x, m.m_head.defined() ? m.m_head : m.m_emb);
+        // Logits of a reduced-precision model are returned in float32, as the teachers' are.
+        return mlstm::cell_precision(
+            torch::nn::functional::linear(x, m.m_head.defined() ? m.m_head : m.m_emb));
     }
 
     XlstmConfig m_cfg;

@@ -353,14 +353,20 @@ TrainOutcome run_training(const RunConfig& cfg_in, const TrainOptions& opts,
     std::string tokenizer_dir;
     bool byte_tok = false;
     if (!cfg.teacher.empty()) {
-        teacher = models::load_model(cfg.teacher);
+        // Under bf16-mixed on a GPU the frozen teacher is kept in bf16 (no per-step weight
+        // casts, half the memory); its logits come back in float32.
+        models::LoadOptions tl;
+        tl.device = device;
+        tl.dtype =
+            cfg.precision == "bf16-mixed" && device.is_cuda() ? torch::kBFloat16 : torch::kFloat32;
+        teacher = models::load_model(cfg.teacher, tl);
         teacher->module().eval();
         for (auto& p : teacher->module().parameters())
             p.set_requires_grad(false);
         tok = io::load_tokenizer(cfg.teacher);
         tokenizer_dir = cfg.teacher;
         if (!cfg.student.dir.empty()) {
-            student = models::load_model(cfg.student.dir);
+            student = models::load_model(cfg.student.dir, {device, torch::kFloat32});
             student_cfg = student->config().json();
         } else {
             student = make_student(*teacher, cfg.student, &student_cfg);

@@ -68,7 +68,7 @@ def main(dxl, repo, scratch):
 
     cap = f"{scratch}/run.h5"
     run([dxl, "capture", "--teacher", teacher, "--student", student, "--tokens-file", tokens, "--out", cap,
-         "--dtype", "f32", "--compression", "none", "--hidden", "--threads", "1"])
+         "--store-dtype", "f32", "--compression", "none", "--hidden", "--threads", "1"])
     run([dxl, "align", cap, "--out", f"{scratch}/file", "--threads", "1"])
     rows2 = read_pairs(f"{scratch}/file/pairs.csv")
     for r1, r2 in zip(rows, rows2):

@@ -76,7 +76,26 @@ def main():
         ("bad form", ["forward", "--model", gpt2, "--tokens", "1", "--form", "magic", "--out", out], 2, ["magic"]),
         ("out folder missing", ["forward", "--model", gpt2, "--tokens", "1", "--out", os.path.join(scratch, "no/dir/x.h5")], 3, ["does not exist"]),
         ("unknown command", ["frobnicate"], 2, ["frobnicate"]),
+        ("bad device", ["forward", "--model", gpt2, "--tokens", "1", "--device", "gpu0", "--out", out], 2, ["--device", "gpu0"]),
+        ("bad dtype", ["forward", "--model", gpt2, "--tokens", "1", "--dtype", "half", "--out", out], 2, ["--dtype", "half"]),
+        ("fp16 on the cpu", ["forward", "--model", gpt2, "--tokens", "1", "--device", "cpu", "--dtype", "fp16", "--out", out], 5, ["fp16", "bf16"]),
     ]
+    # Without CUDA (this build or this machine), every command that runs a model refuses
+    # --device cuda before loading anything or writing a file, naming the remedy.
+    info = subprocess.run([dxl, "info", "--model", gpt2], capture_output=True, text=True).stdout
+    if "cuda: not in this build" in info or "cuda: none visible" in info:
+        xlstm = os.path.join(models, "xlstm_lm_2520")
+        for cmd, argv in [
+            ("forward", ["--model", gpt2, "--tokens", "1,2", "--out", out]),
+            ("generate", ["--model", gpt2, "--tokens", "1,2"]),
+            ("capture", ["--teacher", gpt2, "--student", xlstm, "--tokens", "1,2", "--out", out]),
+            ("align", ["--teacher", gpt2, "--student", xlstm, "--tokens", "1,2,3,4"]),
+        ]:
+            for dev in ("cuda", "cuda:1"):
+                cases.append((f"{cmd} --device {dev} without CUDA", [cmd] + argv + ["--device", dev], 5,
+                              ["--device " + dev, "--device cpu"]))
+    else:
+        print("note: CUDA is available here; the --device cuda refusal cases are skipped")
     passed = failed = 0
     for name, argv, code, words in cases:
         if os.path.exists(out):

@@ -114,10 +114,10 @@ def main():
             assert err < 2e-2, f"implicit attention rebuilt in numpy differs: rel {err}"
 
     # Teacher maps equal `dxl forward` (float32) for the same tokens, within fp16 rounding; and
-    # exactly with --dtype f32.
+    # exactly with --store-dtype f32.
     out32 = os.path.join(scratch, "run32.h5")
     run([dxl, "capture", "--teacher", teacher, "--student", student, "--tokens", ",".join(map(str, seqs[0])),
-         "--out", out32, "--dtype", "f32", "--state-positions", "none", "--compression", "none"])
+         "--out", out32, "--store-dtype", "f32", "--state-positions", "none", "--compression", "none"])
     fwd = os.path.join(scratch, "fwd.h5")
     run([dxl, "forward", "--model", teacher, "--tokens", ",".join(map(str, seqs[0])), "--out", fwd])
     with h5py.File(fwd, "r") as fw, h5py.File(out, "r") as f16, h5py.File(out32, "r") as f32:

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include "core/base/error.h"
@@ -216,6 +217,59 @@ TEST(CaptureSink, IndexRangesParse) {
     EXPECT_THROW(capture::parse_index_ranges("1,x", "--heads"), ValueError);
     EXPECT_THROW(capture::parse_index_ranges("5-3", "--heads"), ValueError);
     EXPECT_THROW(capture::parse_index_ranges("", "--heads"), ValueError);
+}
+
+}  // namespace
+
+namespace {
+
+// The device the device tests run on (DXL_TEST_DEVICE; cpu when unset, as in CI).
+torch::Device test_device() {
+    const char* env = std::getenv("DXL_TEST_DEVICE");
+    return torch::Device(env != nullptr && *env != '\0' ? env : "cpu");
+}
+
+// A capture made with both models on the test device stores what the CPU capture stores: every
+// dataset of every sample, with the same names, shapes and dtypes, values within float32
+// rounding (the GPU's own GEMMs differ from the CPU's in the last bits).
+TEST(CaptureSink, CaptureOnTheTestDeviceEqualsTheCpuCapture) {
+    capture::H5SinkOptions opts;
+    opts.dtype = store::DType::F32;
+    opts.implicit_attn = true;
+    const std::vector<std::vector<int64_t>> seqs{tokens(23, 4), tokens(9, 5)};
+    const std::string cpu_path = capture(opts, seqs, "sink_device_cpu");
+    const torch::Device dev = test_device();
+    Models on_dev;
+    on_dev.teacher->module().to(dev);
+    on_dev.student->module().to(dev);
+    const std::string path = test::scratch_dir("sink_device") + "/run.h5";
+    {
+        store::WriterOptions wo;
+        wo.path = path;
+        store::CaptureWriter w(wo);
+        capture::H5CaptureSink sink(&w, opts);
+        for (const auto& s : seqs)
+            capture::capture_sample(w, sink, *on_dev.teacher, *on_dev.student, {s, {}}, {});
+        w.finish();
+    }
+    store::CaptureReader a(cpu_path), b(path);
+    ASSERT_EQ(b.num_samples(), 2);
+    EXPECT_TRUE(b.verify().ok);
+    for (int64_t i = 0; i < 2; ++i) {
+        const auto names = a.datasets(i);
+        ASSERT_EQ(names, b.datasets(i));
+        for (const std::string& n : names) {
+            if (n.find("tokens") != std::string::npos || n.find("positions") != std::string::npos ||
+                n.find("indices") != std::string::npos) {
+                EXPECT_EQ(a.read_int(i, n), b.read_int(i, n)) << n;
+                continue;
+            }
+            torch::Tensor x = capture::read_tensor(a, i, n), y = capture::read_tensor(b, i, n);
+            ASSERT_EQ(x.sizes(), y.sizes()) << n;
+            const double tol = 1e-4 * std::max(1.0, x.abs().max().item<double>());
+            EXPECT_LE((x - y).abs().max().item<double>(), tol) << n;
+        }
+    }
 }
 
 }  // namespace
