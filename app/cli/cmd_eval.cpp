@@ -7,6 +7,7 @@
 #include "app/cli/commands.h"
 #include "app/cli/inputs.h"
 #include "app/cli/finite_weights.h"
+#include "app/cli/train_device.h"
 #include "core/base/error.h"
 #include "core/data/dataset.h"
 #include "core/io/tokenizer.h"
@@ -24,6 +25,7 @@ const char* const kEvalUsage =
     "usage: dxl eval --model DIR --data SPEC [--teacher DIR] [--seq-len 128] [--batch-size 8]\n"
     "                [--batches 16] [--heldout-fraction 0.05] [--seed 1234] [--tokenizer FILE] "
     "[--threads N]\n"
+    "                [--device auto|cpu|cuda|cuda:N]\n"
     "       dxl eval --log RUN.dxlrec [--kind train|eval|event] [--format csv|json] [--out "
     "FILE]\n\n"
     "Evaluates on the held-out split of SPEC: perplexity = exp(masked mean CE) of the model and "
@@ -38,7 +40,8 @@ const char* const kEvalUsage =
 int run_eval(const std::vector<std::string>& argv) {
     OptionSpec spec;
     spec.with_value.insert({"model", "data", "teacher", "seq-len", "batch-size", "batches",
-                            "heldout-fraction", "seed", "threads", "log", "kind", "format", "out"});
+                            "heldout-fraction", "seed", "threads", "log", "kind", "format", "out",
+                            "device"});
     Args args("eval", argv, spec);
     if (args.has("log")) {
         const train::RunLogRead r = train::read_run_log(args.require("log"));
@@ -60,6 +63,7 @@ int run_eval(const std::vector<std::string>& argv) {
         return 0;
     }
     const std::string dir = args.require("model");
+    const torch::Device device(training_device(args.get_or("device", "auto"), 0));  // exit 5 here
     runtime::RuntimeOptions ro;
     ro.threads = static_cast<int>(args.get_int("threads", 0));
     runtime::configure(ro);
@@ -70,10 +74,12 @@ int run_eval(const std::vector<std::string>& argv) {
     if (args.has("teacher")) models::check_pairable(args.require("teacher"), dir, "dxl eval");
     auto model = models::load_model(dir);
     require_finite_weights(*model, dir);
+    model->module().to(device);
     std::unique_ptr<models::LanguageModel> teacher;
     if (args.has("teacher")) {
         teacher = models::load_model(args.require("teacher"));
         require_finite_weights(*teacher, args.require("teacher"));
+        teacher->module().to(device);
         DXL_CHECK(teacher->info().vocab_size == model->info().vocab_size, ValueError,
                   "dxl eval: teacher vocabulary ", teacher->info().vocab_size,
                   " != model vocabulary ", model->info().vocab_size);

@@ -7,6 +7,7 @@
 #include "app/cli/commands.h"
 #include "app/cli/stop_signals.h"
 #include "app/cli/train_outcome.h"
+#include "app/cli/train_device.h"
 #include "app/cli/train_progress.h"
 #include "core/base/error.h"
 #include "core/runtime/runtime.h"
@@ -22,7 +23,8 @@ const char* const kTrainTeacherUsage =
     "1000]\n"
     "                         [--batch-size 16] [--lr 1e-3] [--warmup 0.05] [--seed 0] "
     "[--eval-every 100]\n"
-    "                         [--ckpt-every 200] [--resume auto] [--threads N] [--quiet]\n\n"
+    "                         [--ckpt-every 200] [--resume auto] [--threads N] [--quiet]\n"
+    "                         [--device auto|cpu|cuda|cuda:N]\n\n"
     "Trains a byte-level (vocab 259: 256 bytes + <|bos|> <|eos|> <|pad|>) Llama-style model with\n"
     "AdamW + cosine LR on SPEC's train split. The model folder (config.json with\n"
     "\"tokenizer_class\": \"dxl-byte\", model.safetensors) lands in DIR/final. An earlier run in "
@@ -34,9 +36,11 @@ int run_train_teacher(const std::vector<std::string>& argv) {
     OptionSpec spec;
     spec.with_value.insert({"out", "data", "d-model", "layers", "heads", "kv-heads", "ffn",
                             "context", "seq-len", "steps", "batch-size", "lr", "warmup", "seed",
-                            "eval-every", "ckpt-every", "resume", "threads"});
+                            "eval-every", "ckpt-every", "resume", "threads", "device"});
     spec.flags.insert({"quiet", "force"});
     Args args("train-teacher", argv, spec);
+    // Refused before anything is written (exit 5 without CUDA).
+    const std::string device = training_device(args.get_or("device", "auto"), 0);
     runtime::RuntimeOptions ro;
     ro.threads = static_cast<int>(args.get_int("threads", 0));
     runtime::configure(ro);
@@ -80,6 +84,7 @@ int run_train_teacher(const std::vector<std::string>& argv) {
     train::TrainOptions topt;
     topt.resume = args.get_or("resume", "") == "auto";
     topt.force = args.flag("force");
+    topt.device = device;
     ProgressPrinter printer(!args.flag("quiet"));
     train::TrainHooks hooks;
     hooks.on_progress = [&](const train::ProgressInfo& p) { printer.progress(p); };

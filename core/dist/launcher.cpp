@@ -40,6 +40,7 @@ int launch_local_workers(const std::string& exe, const std::vector<std::string>&
              {std::string("--rank"), std::to_string(r), std::string("--world-size"),
               std::to_string(nproc), std::string("--master"), "127.0.0.1:" + std::to_string(port)})
             a.push_back(s);
+        const std::string local_rank = std::to_string(r);
         const pid_t pid = ::fork();
         DXL_CHECK(pid >= 0, IoError, "dist: fork failed (", std::strerror(errno), ")");
         if (pid == 0) {
@@ -47,6 +48,7 @@ int launch_local_workers(const std::string& exe, const std::vector<std::string>&
             for (auto& s : a)
                 cargs.push_back(s.data());
             cargs.push_back(nullptr);
+            ::setenv("LOCAL_RANK", local_rank.c_str(), 1);  // the device a rank picks
             ::execv(exe.c_str(), cargs.data());
             std::fprintf(stderr, "dist: exec %s failed: %s\n", exe.c_str(), std::strerror(errno));
             ::_exit(127);

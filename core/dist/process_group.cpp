@@ -1,11 +1,14 @@
-// c10d ProcessGroupGloo + TCPStore implementation of dist::ProcessGroup.
+// c10d ProcessGroupNCCL / ProcessGroupGloo + TCPStore implementation of dist::ProcessGroup.
 #include "core/dist/process_group.h"
 
 #include <torch/torch.h>
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include <chrono>
+
+#include "core/dist/nccl_compat.h"
 
 #include "core/base/error.h"
 
@@ -35,31 +38,24 @@ class LocalGroup final : public ProcessGroup {
     void allreduce_sum(torch::Tensor&) override {}
     void broadcast(std::vector<torch::Tensor>&, int) override {}
     void barrier() override {}
+    const char* backend_name() const override { return "local"; }
 };
 
-class GlooGroup final : public ProcessGroup {
+// A c10d backend (ProcessGroupGloo or ProcessGroupNCCL) behind dist::ProcessGroup. Collectives
+// run on m_device; tensors elsewhere are staged through it.
+template <class Backend>
+class C10dGroup final : public ProcessGroup {
   public:
-    explicit GlooGroup(const DistOptions& o) : m_rank(o.rank), m_world(o.world_size) {
-        c10d::TCPStoreOptions so;
-        so.port = static_cast<std::uint16_t>(o.master_port);
-        so.isServer = o.rank == 0;
-        so.numWorkers = static_cast<size_t>(o.world_size);
-        so.timeout = std::chrono::seconds(o.timeout_s);
-        try {
-            m_store = c10::make_intrusive<c10d::TCPStore>(o.master_addr, so);
-            auto opts = c10d::ProcessGroupGloo::Options::create();
-            opts->timeout = std::chrono::seconds(o.timeout_s);
-            opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(o.master_addr));
-            m_pg = c10::make_intrusive<c10d::ProcessGroupGloo>(m_store, o.rank, o.world_size, opts);
-        } catch (const std::exception& e) {
-            throw IoError(
-                "dist: rank " + std::to_string(o.rank) + " could not join " + o.master_addr + ":" +
-                std::to_string(o.master_port) + " (" + e.what() +
-                "); check that every rank uses the same --master and that the port is free");
-        }
-    }
+    C10dGroup(const DistOptions& o, c10::intrusive_ptr<Backend> pg, const char* name,
+              torch::Device device)
+        : m_rank(o.rank),
+          m_world(o.world_size),
+          m_pg(std::move(pg)),
+          m_name(name),
+          m_device(device) {}
     int rank() const override { return m_rank; }
     int world_size() const override { return m_world; }
+    const char* backend_name() const override { return m_name; }
 
     void allreduce_mean(std::vector<torch::Tensor>& tensors, int64_t bucket_bytes) override {
         torch::NoGradGuard no_grad;
@@ -72,7 +68,7 @@ class GlooGroup final : public ProcessGroup {
             while (j < tensors.size() &&
                    (j == i || bytes + tensors[j].numel() * 4 <= bucket_bytes)) {
                 bytes += tensors[j].numel() * 4;
-                flat.push_back(tensors[j].reshape({-1}));
+                flat.push_back(tensors[j].reshape({-1}).to(m_device));
                 ++j;
             }
             std::vector<torch::Tensor> buf{torch::cat(flat)};  // (sum numel)
@@ -88,27 +84,59 @@ class GlooGroup final : public ProcessGroup {
         }
     }
     void allreduce_sum(torch::Tensor& t) override {
-        std::vector<torch::Tensor> v{t};
+        std::vector<torch::Tensor> v{t.to(m_device)};
         m_pg->allreduce(v)->wait();
+        if (!v[0].is_same(t)) t.copy_(v[0]);
     }
     void broadcast(std::vector<torch::Tensor>& tensors, int root) override {
         c10d::BroadcastOptions bo;
         bo.rootRank = root;
         for (auto& t : tensors) {
-            std::vector<torch::Tensor> v{t};
+            std::vector<torch::Tensor> v{t.to(m_device)};
             m_pg->broadcast(v, bo)->wait();
+            if (!v[0].is_same(t)) t.copy_(v[0]);
         }
     }
     void barrier() override {
-        torch::Tensor t = torch::zeros({1});
+        torch::Tensor t = torch::zeros({1}, torch::TensorOptions().device(m_device));
         allreduce_sum(t);
     }
 
   private:
     int m_rank, m_world;
-    c10::intrusive_ptr<c10d::TCPStore> m_store;
-    c10::intrusive_ptr<c10d::ProcessGroupGloo> m_pg;
+    c10::intrusive_ptr<Backend> m_pg;
+    const char* m_name;
+    torch::Device m_device;
 };
+
+c10::intrusive_ptr<c10d::Store> make_store(const DistOptions& o) {
+    c10d::TCPStoreOptions so;
+    so.port = static_cast<std::uint16_t>(o.master_port);
+    so.isServer = o.rank == 0 && !o.store_exists;
+    if (!o.store_exists) so.numWorkers = static_cast<size_t>(o.world_size);
+    so.timeout = std::chrono::seconds(o.timeout_s);
+    auto tcp = c10::make_intrusive<c10d::TCPStore>(o.master_addr, so);
+    if (!o.store_exists) return tcp;
+    // torchrun's own keys live in the same store.
+    return c10::make_intrusive<c10d::PrefixStore>("dxl", tcp);
+}
+
+std::unique_ptr<ProcessGroup> make_group(const DistOptions& o) {
+    auto store = make_store(o);
+#if DXL_HAVE_NCCL_GROUP
+    if (o.device.is_cuda()) {
+        auto opts = c10d::ProcessGroupNCCL::Options::create();
+        opts->timeout = std::chrono::milliseconds(o.timeout_s * 1000);
+        auto pg = c10::make_intrusive<c10d::ProcessGroupNCCL>(store, o.rank, o.world_size, opts);
+        return std::make_unique<C10dGroup<c10d::ProcessGroupNCCL>>(o, pg, "nccl", o.device);
+    }
+#endif
+    auto opts = c10d::ProcessGroupGloo::Options::create();
+    opts->timeout = std::chrono::seconds(o.timeout_s);
+    opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(o.master_addr));
+    auto pg = c10::make_intrusive<c10d::ProcessGroupGloo>(store, o.rank, o.world_size, opts);
+    return std::make_unique<C10dGroup<c10d::ProcessGroupGloo>>(o, pg, "gloo", torch::kCPU);
+}
 
 }  // namespace
 
@@ -116,7 +144,14 @@ std::unique_ptr<ProcessGroup> connect(const DistOptions& o) {
     DXL_CHECK(o.world_size >= 1 && o.rank >= 0 && o.rank < o.world_size, UsageError,
               "dist: expected 0 <= rank < world size, but got rank ", o.rank, " of ", o.world_size);
     if (o.world_size == 1) return std::make_unique<LocalGroup>();
-    return std::make_unique<GlooGroup>(o);
+    try {
+        return make_group(o);
+    } catch (const std::exception& e) {
+        throw IoError("dist: rank " + std::to_string(o.rank) + " could not join " + o.master_addr +
+                      ":" + std::to_string(o.master_port) + " (" + e.what() +
+                      "); check that every rank uses the same master address and port and that "
+                      "the port is free");
+    }
 }
 
 }  // namespace dxl::dist

@@ -52,15 +52,22 @@ torch::Tensor wang_init(std::vector<int64_t> shape, int64_t dim, int64_t num_blo
 }
 
 // LayerNorm with residual weight (1 + w), no bias (xlstm/components/ln.py).
+// Under mixed precision x arrives in bf16 while w is float32: normalise in the wider dtype.
+torch::Tensor widened(const torch::Tensor& x, const torch::Tensor& w) {
+    return x.scalar_type() == w.scalar_type()
+               ? x
+               : x.to(torch::promote_types(x.scalar_type(), w.scalar_type()));
+}
+
 torch::Tensor layer_norm(const torch::Tensor& x, const torch::Tensor& w) {
-    return torch::layer_norm(x, {x.size(-1)}, 1 + w, {}, kNormEps);
+    return torch::layer_norm(widened(x, w), {x.size(-1)}, 1 + w, {}, kNormEps);
 }
 
 // MultiHeadLayerNorm: x (B, NH, T, DH) -> group_norm over (B*T, NH*DH), returns (B, T, NH*DH).
 torch::Tensor head_norm(const torch::Tensor& x, const torch::Tensor& w) {
     const int64_t B = x.size(0), NH = x.size(1), T = x.size(2), DH = x.size(3);
-    torch::Tensor y =
-        torch::group_norm(x.transpose(1, 2).reshape({B * T, NH * DH}), NH, 1 + w, {}, kNormEps);
+    torch::Tensor y = torch::group_norm(widened(x, w).transpose(1, 2).reshape({B * T, NH * DH}), NH,
+                                        1 + w, {}, kNormEps);
     return y.view({B, T, NH * DH});
 }
 
@@ -414,6 +421,8 @@ class XlstmV1Model : public LanguageModel {
         return logits;
     }
 
+    void set_block_runner(BlockRunner runner) { m_block_runner = std::move(runner); }
+
   private:
     torch::Tensor run(const torch::Tensor& tokens, const ForwardOptions& opts,
                       XlstmDecodeState* state, capture::CaptureSink* sink) {
@@ -422,8 +431,16 @@ class XlstmV1Model : public LanguageModel {
                               .view({tokens.size(0), tokens.size(1), -1});  // (B, T, D)
         capture::emit(sink, {"student", -1, point::kEmbed}, [&] { return x; });
         for (size_t b = 0; b < m.m_blocks.size(); ++b) {
-            x = m.m_blocks[b]->forward(x, opts, state ? &state->blocks[b] : nullptr, sink,
-                                       static_cast<int>(b));
+            if (m_block_runner && !state) {
+                auto run_block = [block = m.m_blocks[b], opts,
+                                  layer = static_cast<int>(b)](const torch::Tensor& in) {
+                    return block->forward(in, opts, nullptr, nullptr, layer);
+                };
+                x = m_block_runner(static_cast<int64_t>(b), run_block, x);
+            } else {
+                x = m.m_blocks[b]->forward(x, opts, state ? &state->blocks[b] : nullptr, sink,
+                                           static_cast<int>(b));
+            }
             capture::emit(sink, {"student", static_cast<int>(b), point::kHidden},
                           [&] { return x; });
         }
@@ -438,9 +455,16 @@ class XlstmV1Model : public LanguageModel {
     io::JsonConfig m_json;
     std::shared_ptr<XlstmV1Module> m_module;
     ModelInfo m_info;
+    BlockRunner m_block_runner;
 };
 
 }  // namespace
+
+bool set_block_runner(LanguageModel& model, BlockRunner runner) {
+    auto* m = dynamic_cast<XlstmV1Model*>(&model);
+    if (m) m->set_block_runner(std::move(runner));
+    return m != nullptr;
+}
 
 std::shared_ptr<BlockImpl> make_block(const XlstmConfig& cfg, int64_t block_idx) {
     if (cfg.is_slstm(block_idx)) return std::make_shared<SlstmBlock>(cfg, block_idx);

@@ -59,6 +59,15 @@ void load_parameters(torch::nn::Module& module, const XlstmConfig& cfg, const Te
 std::vector<std::pair<std::string, torch::Tensor>> export_parameters(torch::nn::Module& module,
                                                                      const XlstmConfig& cfg);
 
+// Training hook: while set, the full-sequence forward of an xlstm_v1 `model` runs block b as
+// runner(b, run, x) instead of run(x) (activation checkpointing). `run` owns what it needs and
+// emits no captures inside the block, so it may be called again later. An empty runner restores
+// the plain forward; other architectures are left alone (returns false).
+using BlockFn = std::function<torch::Tensor(const torch::Tensor&)>;
+using BlockRunner =
+    std::function<torch::Tensor(int64_t block, const BlockFn& run, const torch::Tensor& x)>;
+bool set_block_runner(LanguageModel& model, BlockRunner runner);
+
 // The LM from a parsed config; weights may be null (initialisation only).
 std::unique_ptr<LanguageModel> make_model(const XlstmConfig& cfg, const io::JsonConfig& json,
                                           const TensorSource* weights);

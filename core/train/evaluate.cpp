@@ -23,6 +23,7 @@ nlohmann::json evaluate(models::LanguageModel& model, models::LanguageModel* tea
     torch::NoGradGuard ng;
     const bool was_training = model.module().is_training();
     model.module().eval();
+    const torch::Device device = model_device(model);
     const int64_t N = ds.size(data::Split::Heldout);
     if (N == 0) return nlohmann::json{{"eval_tokens", 0}, {"note", "no held-out sequences"}};
     const int64_t nb =
@@ -31,9 +32,10 @@ nlohmann::json evaluate(models::LanguageModel& model, models::LanguageModel* tea
            n_score = 0;
     for (int64_t i = 0; i < nb; ++i) {
         const int64_t B = std::min(batch_size, N);
-        BatchTensors bt = to_tensors(ds.batch(data::Split::Heldout, 0, i * B, B));
-        torch::Tensor ls = torch::log_softmax(model.forward(bt.input), -1);  // (B, T, V)
-        torch::Tensor tm = bt.target_valid.to(torch::kFloat64);              // (B, T)
+        BatchTensors bt = to_tensors(ds.batch(data::Split::Heldout, 0, i * B, B), device);
+        torch::Tensor ls =
+            torch::log_softmax(model.forward(bt.input).to(torch::kFloat32), -1);  // (B, T, V)
+        torch::Tensor tm = bt.target_valid.to(torch::kFloat64);                   // (B, T)
         torch::Tensor nll_s =
             -ls.gather(-1, bt.target.unsqueeze(-1)).squeeze(-1).to(torch::kFloat64);
         ce_s += (nll_s * tm).sum().item<double>();
@@ -42,7 +44,8 @@ nlohmann::json evaluate(models::LanguageModel& model, models::LanguageModel* tea
         acc_s += ((ls.argmax(-1) == bt.target).to(torch::kFloat64) * sm).sum().item<double>();
         n_score += sm.sum().item<double>();
         if (teacher) {
-            torch::Tensor lt = torch::log_softmax(teacher->forward(bt.input), -1);  // (B, T, V)
+            torch::Tensor lt = torch::log_softmax(teacher->forward(bt.input).to(torch::kFloat32),
+                                                  -1);  // (B, T, V)
             torch::Tensor nll_t =
                 -lt.gather(-1, bt.target.unsqueeze(-1)).squeeze(-1).to(torch::kFloat64);
             ce_t += (nll_t * tm).sum().item<double>();
@@ -78,7 +81,8 @@ nlohmann::json evaluate_alignment(models::LanguageModel& student, models::Langua
     if (N == 0) return nlohmann::json::object();
     const bool was_training = student.module().is_training();
     student.module().eval();
-    BatchTensors bt = to_tensors(ds.batch(data::Split::Heldout, 0, 0, std::min(batch_size, N)));
+    BatchTensors bt = to_tensors(ds.batch(data::Split::Heldout, 0, 0, std::min(batch_size, N)),
+                                 model_device(student));
     capture::MemorySink ts({pt::kAttnProbs}), ss({pt::kImplicitAttn});
     teacher.forward(bt.input, {}, &ts);
     student.forward(bt.input, {}, &ss);

@@ -243,6 +243,9 @@ RunConfig parse_run_config(const nlohmann::json& j, const std::string& where) {
         opt(j, "seed", c.seed);
         opt(j, "threads", c.threads);
         opt(j, "memory_budget_mb", c.memory_budget_mb);
+        opt(j, "device", c.device);
+        opt(j, "precision", c.precision);
+        opt(j, "activation_checkpointing", c.activation_checkpointing);
         opt(j, "out_dir", c.out_dir);
         opt(j, "debug_nan_steps", c.debug_nan_steps);
         if (j.contains("layer_map"))
@@ -290,6 +293,8 @@ RunConfig parse_run_config(const nlohmann::json& j, const std::string& where) {
     DXL_CHECK(c.memory_budget_mb >= 0 && c.threads >= 0, FormatError, where,
               ": memory_budget_mb and threads must not be negative");
     DXL_CHECK(!c.out_dir.empty(), FormatError, where, ": out_dir: expected a folder name");
+    DXL_CHECK(c.precision == "fp32" || c.precision == "bf16-mixed", FormatError, where,
+              ".precision: expected \"fp32\" or \"bf16-mixed\", but got '", c.precision, "'");
     return c;
 }
 
@@ -326,6 +331,10 @@ nlohmann::json to_json(const RunConfig& c) {
     j["log_every"] = c.log_every;
     j["seed"] = c.seed;
     j["out_dir"] = c.out_dir;
+    // Absent at their defaults: older logs and checkpoints compare unchanged.
+    if (c.device != "auto") j["device"] = c.device;
+    if (c.precision != "fp32") j["precision"] = c.precision;
+    if (c.activation_checkpointing) j["activation_checkpointing"] = true;
     j["nonfinite"] = {{"max_consecutive", c.nonfinite.max_consecutive},
                       {"action", c.nonfinite.action},
                       {"lr_factor", c.nonfinite.lr_factor},

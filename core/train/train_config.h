@@ -106,6 +106,15 @@ struct RunConfig {
     uint64_t seed = 0;
     int64_t threads = 0;
     double memory_budget_mb = 0;  // 0 = 80 % of physical memory
+    // Where the run computes: "auto" | "cpu" | "cuda" | "cuda:N" (--device overrides it).
+    std::string device = "auto";
+    // "fp32", or "bf16-mixed": the matrix products autocast to bfloat16 while the weights,
+    // gradients, optimiser state, mLSTM gates/stabiliser/normaliser, softmaxes and losses stay
+    // float32.
+    std::string precision = "fp32";
+    // Recompute each student block in the backward pass instead of keeping its activations
+    // (memory ~ one block's activations instead of all of them, for about one more forward).
+    bool activation_checkpointing = false;
     std::string out_dir = "runs/distill";
     NonFinitePolicy nonfinite;
     std::vector<StageConfig> stages;

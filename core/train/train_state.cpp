@@ -75,10 +75,11 @@ void AdamW::load_state(const std::function<torch::Tensor(const std::string&)>& g
 }
 
 double grad_norm(const std::vector<std::pair<std::string, torch::Tensor>>& params) {
-    double s = 0;
+    // One host synchronisation for all parameters (per-parameter reads stall a GPU each time).
+    std::vector<torch::Tensor> sq;
     for (const auto& [n, p] : params)
-        if (p.grad().defined()) s += p.grad().to(torch::kFloat64).pow(2).sum().item<double>();
-    return std::sqrt(s);
+        if (p.grad().defined()) sq.push_back(p.grad().to(torch::kFloat64).pow(2).sum());
+    return sq.empty() ? 0.0 : std::sqrt(torch::stack(sq).sum().item<double>());
 }
 
 double clip_grad_norm(const std::vector<std::pair<std::string, torch::Tensor>>& params,

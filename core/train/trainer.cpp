@@ -20,6 +20,8 @@
 #include "core/io/tokenizer.h"
 #include "core/models/registry.h"
 #include "core/models/xlstm_v1.h"
+#include "core/runtime/torch_compat.h"
+#include "core/train/activation_checkpoint.h"
 #include "core/train/batch_tensors.h"
 #include "core/train/losses.h"
 #include "core/train/run_folder.h"
@@ -27,6 +29,7 @@
 #include "core/train/stop_request.h"
 #include "core/train/student.h"
 #include "core/train/train_state.h"
+#include "core/train/vocab_losses.h"
 
 namespace fs = std::filesystem;
 namespace pt = dxl::capture::point;
@@ -68,8 +71,13 @@ struct MicroLoss {
 
 class Engine {
   public:
-    Engine(const RunConfig& cfg, models::LanguageModel* teacher, models::LanguageModel& student)
-        : m_cfg(cfg), m_teacher(teacher), m_student(student) {
+    Engine(const RunConfig& cfg, models::LanguageModel* teacher, models::LanguageModel& student,
+           const torch::Device& device)
+        : m_cfg(cfg),
+          m_teacher(teacher),
+          m_student(student),
+          m_device(device),
+          m_bf16(cfg.precision == "bf16-mixed") {
         m_blocks = student_blocks(student);
         if (teacher) {
             const int64_t LT = teacher->info().n_layers, NS = student.info().n_layers;
@@ -105,6 +113,7 @@ class Engine {
         capture::MemorySink tsink(tpoints);
         if (need_teacher) {
             torch::NoGradGuard ng;
+            compat::AutocastGuard ac(m_device.type(), torch::kBFloat16, m_bf16);
             t_logits = m_teacher->forward(bt.input, {}, tpoints.empty() ? nullptr : &tsink);
         }
         auto tget = [&](const std::string& p) {
@@ -121,19 +130,30 @@ class Engine {
         if (l.output && !l.teacher_forced) spoints.insert(pt::kHidden);
         GraphSink ssink(spoints);
         torch::Tensor s_logits;  // (B, T, V)
-        if (need_student_full)
+        if (need_student_full) {
+            compat::AutocastGuard ac(m_device.type(), torch::kBFloat16, m_bf16);
+            // Blocks recompute in backward only when nothing inside them is captured.
+            const bool ckpt = m_cfg.activation_checkpointing && !spoints.count(pt::kImplicitAttn);
+            BlockCheckpointing scope(m_student, m_blocks, ckpt);
             s_logits = m_student.forward(bt.input, {}, spoints.empty() ? nullptr : &ssink);
+        }
 
-        torch::Tensor total = torch::zeros({}, torch::kFloat32);
+        torch::Tensor total = torch::zeros({}, torch::TensorOptions().device(m_device));
         auto add = [&](const char* name, double weight, const torch::Tensor& term) {
             out.parts[name] = term.item<double>();
             if (weight != 0.0) total = total + weight * term;
         };
-        if (l.ce) add("ce", w.ce, loss_ce(s_logits, bt.target, bt.target_valid));
-        if (l.kd) {
+        if (l.ce || l.kd) {  // over token chunks: no extra full-vocabulary float32 copies
+            VocabLossOptions vo;
+            vo.ce = l.ce;
+            vo.kd = l.kd;
+            vo.temperature = w.temperature;
             torch::Tensor kd_mask =
                 l.kd_include_pad ? torch::ones_like(bt.input_valid) : bt.input_valid;
-            add("kl", w.alpha, loss_kd(s_logits, t_logits, w.temperature, kd_mask));
+            VocabLosses vl =
+                vocab_losses(s_logits, t_logits, bt.target, bt.target_valid, kd_mask, vo);
+            if (l.ce) add("ce", w.ce, vl.ce);
+            if (l.kd) add("kl", w.alpha, vl.kl);
         }
         std::vector<torch::Tensor> t_hidden;  // L_T x (B, T, D): layer outputs, last post-norm
         if (l.hidden) {
@@ -165,6 +185,7 @@ class Engine {
                     GraphSink bs(is_mlstm && !l.attention.empty()
                                      ? std::set<std::string>{pt::kImplicitAttn}
                                      : std::set<std::string>{});
+                    compat::AutocastGuard ac(m_device.type(), torch::kBFloat16, m_bf16);
                     y = m_blocks[b]->forward(x_in, {}, nullptr, &bs, static_cast<int>(b));
                     if (is_mlstm && !l.attention.empty())
                         A = bs.get(layer_path("student", static_cast<int>(b), pt::kImplicitAttn));
@@ -214,9 +235,36 @@ class Engine {
     }
 
   private:
+    // Activation checkpointing of the student's blocks for one forward (restored on exit).
+    class BlockCheckpointing {
+      public:
+        BlockCheckpointing(models::LanguageModel& student,
+                           const std::vector<std::shared_ptr<models::xlstm_v1::BlockImpl>>& blocks,
+                           bool on)
+            : m_student(student), m_on(on && !blocks.empty()) {
+            if (!m_on) return;
+            models::xlstm_v1::set_block_runner(
+                student,
+                [blocks](int64_t b, const models::xlstm_v1::BlockFn& run, const torch::Tensor& x) {
+                    return checkpointed(run, x, blocks[static_cast<size_t>(b)]->parameters());
+                });
+        }
+        ~BlockCheckpointing() {
+            if (m_on) models::xlstm_v1::set_block_runner(m_student, nullptr);
+        }
+        BlockCheckpointing(const BlockCheckpointing&) = delete;
+        BlockCheckpointing& operator=(const BlockCheckpointing&) = delete;
+
+      private:
+        models::LanguageModel& m_student;
+        bool m_on;
+    };
+
     const RunConfig& m_cfg;
     models::LanguageModel* m_teacher;
     models::LanguageModel& m_student;
+    torch::Device m_device;
+    bool m_bf16;  // bf16-mixed: forwards under bfloat16 autocast
     std::vector<std::shared_ptr<models::xlstm_v1::BlockImpl>> m_blocks;
     std::vector<std::pair<int64_t, int64_t>>
         m_groups;  // per student block: teacher layers [first, last)
@@ -295,6 +343,7 @@ TrainOutcome run_training(const RunConfig& cfg_in, const TrainOptions& opts,
     const int rank = group ? group->rank() : 0;
     const int world = group ? group->world_size() : 1;
     const bool lead = rank == 0;
+    const torch::Device device(opts.device);
     TrainOutcome outcome;
 
     // Models.
@@ -306,14 +355,20 @@ TrainOutcome run_training(const RunConfig& cfg_in, const TrainOptions& opts,
     std::string tokenizer_dir;
     bool byte_tok = false;
     if (!cfg.teacher.empty()) {
-        teacher = models::load_model(cfg.teacher);
+        // Under bf16-mixed on a GPU the frozen teacher is kept in bf16 (no per-step weight
+        // casts, half the memory); its logits come back in float32.
+        models::LoadOptions tl;
+        tl.device = device;
+        tl.dtype =
+            cfg.precision == "bf16-mixed" && device.is_cuda() ? torch::kBFloat16 : torch::kFloat32;
+        teacher = models::load_model(cfg.teacher, tl);
         teacher->module().eval();
         for (auto& p : teacher->module().parameters())
             p.set_requires_grad(false);
         tok = io::load_tokenizer(cfg.teacher);
         tokenizer_dir = cfg.teacher;
         if (!cfg.student.dir.empty()) {
-            student = models::load_model(cfg.student.dir);
+            student = models::load_model(cfg.student.dir, {device, torch::kFloat32});
             student_cfg = student->config().json();
         } else {
             student = make_student(*teacher, cfg.student, &student_cfg);
@@ -325,6 +380,10 @@ TrainOutcome run_training(const RunConfig& cfg_in, const TrainOptions& opts,
             tok = io::make_byte_tokenizer();
     }
     byte_tok = tok && tok->kind() == "byte";
+    // Weights, gradients and optimiser state live on the device (float32 masters whatever the
+    // precision); checkpoints are written from and read into them on any device.
+    if (teacher) teacher->module().to(device);
+    student->module().to(device);
     // Checkpoints are model folders too ("show maps at step t"): they read text like final/.
     if (byte_tok) student_cfg["tokenizer_class"] = "dxl-byte";
     student->module().train();
@@ -402,7 +461,7 @@ TrainOutcome run_training(const RunConfig& cfg_in, const TrainOptions& opts,
     int64_t total_steps = 0;
     for (const auto& s : cfg.stages)
         total_steps += stage_steps(s, GB, T);
-    Engine engine(cfg, teacher.get(), *student);
+    Engine engine(cfg, teacher.get(), *student, device);
     const auto t_start = Clock::now();
     int64_t steps_this_run = 0;
     std::set<int64_t> injected_steps;
@@ -464,7 +523,7 @@ TrainOutcome run_training(const RunConfig& cfg_in, const TrainOptions& opts,
             std::map<std::string, double> parts;
             for (int64_t a = 0; a < cfg.grad_accum; ++a) {
                 const int64_t row = first + (a * world + rank) * B;
-                BatchTensors bt = to_tensors(ds.batch(data::Split::Train, epoch, row, B));
+                BatchTensors bt = to_tensors(ds.batch(data::Split::Train, epoch, row, B), device);
                 MicroLoss ml = engine.compute(bt, stage.loss, w);
                 (ml.total / static_cast<double>(cfg.grad_accum)).backward();
                 for (const auto& [n, v] : ml.parts)

@@ -43,6 +43,8 @@ struct TrainOptions {
     bool resume = false;                  // --resume auto: continue from the newest checkpoint
     bool force = false;                   // a fresh run may replace an earlier run in out_dir
     dist::ProcessGroup* group = nullptr;  // null = single process
+    // The resolved device of this rank ("cpu", "cuda:1"; see runtime::resolve_device).
+    std::string device = "cpu";
 };
 
 struct TrainOutcome {

@@ -1,9 +1,14 @@
-"""Issue 4: `dxl distill --nproc 2` (c10d Gloo over 127.0.0.1, each rank half of the global
-batch) gives the same weights, to float tolerance, as one process with the same global batch.
+"""Data parallel `dxl distill`: two ranks (c10d Gloo over 127.0.0.1, each rank half of the global
+batch) give the same weights and losses, to float tolerance, as one process with the same global
+batch, whether the ranks come from `--nproc 2` or are started as a launcher (torchrun / srun)
+starts them, through RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT. Also: on a build
+or machine without CUDA, `--device cuda` exits 5 with one line and writes nothing.
 usage: check_two_process.py DXL SCRATCH"""
 import json
 import os
 import shutil
+import socket
+import subprocess
 import sys
 import time
 
@@ -22,21 +27,57 @@ steps = 12
 extra = {"stage_overrides": {"steps": steps, "loss": {"hidden": False}}}
 one = distill_config(teacher, scratch + "/one", steps, batch=4, extra=extra)
 two = distill_config(teacher, scratch + "/two", steps, batch=2, extra=extra)
-one["data"]["spec"] = two["data"]["spec"] = "fortunes"
-json.dump(one, open(scratch + "/one.json", "w"))
-json.dump(two, open(scratch + "/two.json", "w"))
+env2 = distill_config(teacher, scratch + "/env", steps, batch=2, extra=extra)
+one["data"]["spec"] = two["data"]["spec"] = env2["data"]["spec"] = "fortunes"
+for name, cfg in (("one", one), ("two", two), ("env", env2)):
+    json.dump(cfg, open("%s/%s.json" % (scratch, name), "w"))
+
+# Without CUDA, --device cuda is refused at the door: exit 5, one line, no run folder.
+if not os.environ.get("DXL_TEST_DEVICE", "cpu").startswith("cuda"):
+    for cmd in ([dxl, "distill", "--config", scratch + "/one.json", "--device", "cuda"],
+                [dxl, "train-teacher", "--out", scratch + "/refused_teacher", "--device", "cuda:0"]):
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        lines = [l for l in r.stderr.splitlines() if l.strip()]
+        assert r.returncode == 5, (r.returncode, r.stderr)
+        assert len(lines) == 1 and "--device cpu" in lines[0], r.stderr
+        print("refused:", lines[0])
+    assert not os.path.exists(scratch + "/one") and not os.path.exists(scratch + "/refused_teacher")
+
 t0 = time.time()
 run([dxl, "distill", "--config", scratch + "/one.json", "--quiet", "--threads", "1"])
 t1 = time.time()
 run([dxl, "distill", "--config", scratch + "/two.json", "--nproc", "2", "--quiet", "--threads", "1"])
 t2 = time.time()
+
+# Two ranks as torchrun starts them: same binary, rank identity in the environment only.
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+port = s.getsockname()[1]
+s.close()
+procs = []
+for rank in range(2):
+    env = dict(os.environ, RANK=str(rank), WORLD_SIZE="2", LOCAL_RANK=str(rank),
+               MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    procs.append(subprocess.Popen([dxl, "distill", "--config", scratch + "/env.json", "--quiet",
+                                   "--threads", "1"], env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True))
+for rank, p in enumerate(procs):
+    out, err = p.communicate(timeout=800)
+    if p.returncode != 0:
+        print(out[-3000:], err[-3000:])
+        raise SystemExit("launcher-env rank %d failed (%d)" % (rank, p.returncode))
+t3 = time.time()
+
 a = read_safetensors(scratch + "/one/final/model.safetensors")
-b = read_safetensors(scratch + "/two/final/model.safetensors")
-assert a.keys() == b.keys()
-worst = max(float(np.max(np.abs(a[k] - b[k]))) for k in a)
-print("max |w1 - w2| = %.3g" % worst)
-assert worst < 1e-4, worst
 la = [r["metrics"]["total"] for r in loss_records(scratch + "/one/run.dxlrec") if r["kind"] == "train"]
-lb = [r["metrics"]["total"] for r in loss_records(scratch + "/two/run.dxlrec") if r["kind"] == "train"]
-assert np.allclose(la, lb, rtol=1e-4, atol=1e-5), (la, lb)
-print("OK: 2 processes == 1 process (same global batch); wall %.1f s vs %.1f s" % (t2 - t1, t1 - t0))
+for name in ("two", "env"):
+    b = read_safetensors(scratch + "/%s/final/model.safetensors" % name)
+    assert a.keys() == b.keys()
+    worst = max(float(np.max(np.abs(a[k] - b[k]))) for k in a)
+    print("%s: max |w1 - w2| = %.3g" % (name, worst))
+    assert worst < 1e-4, worst
+    lb = [r["metrics"]["total"] for r in loss_records(scratch + "/%s/run.dxlrec" % name)
+          if r["kind"] == "train"]
+    assert np.allclose(la, lb, rtol=1e-4, atol=1e-5), (la, lb)
+print("OK: 2 processes (--nproc, launcher environment) == 1 process (same global batch); "
+      "wall %.1f s / %.1f s vs %.1f s" % (t2 - t1, t3 - t2, t1 - t0))

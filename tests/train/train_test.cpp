@@ -20,6 +20,7 @@
 #include "core/train/train_state.h"
 #include "core/train/trainer.h"
 #include "tests/support/test_paths.h"
+#include "tests/train/test_device.h"
 
 namespace fs = std::filesystem;
 using namespace dxl;
@@ -77,6 +78,14 @@ train::RunConfig tiny_run(const std::string& out, const std::string& preset, int
                         {"out_dir", out},
                         {"stage_overrides", {{"steps", steps}}}};
     return train::parse_run_config(j, "tiny run");
+}
+
+// Runs on DXL_TEST_DEVICE (default cpu).
+train::TrainOptions on_device(bool resume = false) {
+    train::TrainOptions o;
+    o.resume = resume;
+    o.device = test::test_device_spec();
+    return o;
 }
 
 bool have_fortunes() {
@@ -326,19 +335,18 @@ TEST(Trainer, CrashAndResumeIsByteIdentical) {
     const std::string a = test::scratch_dir("train_det_a"), b = test::scratch_dir("train_det_b");
     fs::remove_all(a);
     fs::remove_all(b);
-    train::TrainOutcome oa = train::run_training(tiny_run(a, "distil-xlstm", 40), {});
+    train::TrainOutcome oa = train::run_training(tiny_run(a, "distil-xlstm", 40), on_device());
     EXPECT_EQ(oa.global_step, 40);
     // Run B "crashes" (an exception, no clean shutdown) at step 27; checkpoint 20 survives.
     train::TrainHooks crash;
     crash.on_progress = [](const train::ProgressInfo& p) {
         if (p.global_step == 27) throw std::runtime_error("simulated crash");
     };
-    EXPECT_THROW(train::run_training(tiny_run(b, "distil-xlstm", 40), {}, crash),
+    EXPECT_THROW(train::run_training(tiny_run(b, "distil-xlstm", 40), on_device(), crash),
                  std::runtime_error);
-    EXPECT_THROW(train::run_training(tiny_run(b, "distil-xlstm", 40), {}),
+    EXPECT_THROW(train::run_training(tiny_run(b, "distil-xlstm", 40), on_device()),
                  UsageError);  // needs --resume
-    train::TrainOptions resume;
-    resume.resume = true;
+    train::TrainOptions resume = on_device(true);
     train::TrainOutcome ob = train::run_training(tiny_run(b, "distil-xlstm", 40), resume);
     EXPECT_TRUE(ob.resumed_from_checkpoint);
     EXPECT_EQ(ob.global_step, 40);
@@ -378,7 +386,7 @@ TEST(Trainer, NonFiniteStepsAreSkippedRolledBackOrStop) {
     train::RunConfig c = tiny_run(out, "distil-xlstm", 30);
     c.eval_every = 0;
     c.debug_nan_steps = {5, 14, 15, 16};
-    train::TrainOutcome o = train::run_training(c, {});
+    train::TrainOutcome o = train::run_training(c, on_device());
     EXPECT_FALSE(o.stopped);
     EXPECT_EQ(o.global_step, 30);
     EXPECT_EQ(o.n_skipped, 4);
@@ -397,7 +405,7 @@ TEST(Trainer, NonFiniteStepsAreSkippedRolledBackOrStop) {
     c.out_dir = out2;
     c.nonfinite.action = "stop";
     c.debug_nan_steps = {3, 4, 5};
-    train::TrainOutcome s = train::run_training(c, {});
+    train::TrainOutcome s = train::run_training(c, on_device());
     EXPECT_TRUE(s.stopped);
     EXPECT_EQ(s.global_step, 6);  // steps 3, 4, 5 skipped (counted), then the policy stops
     EXPECT_EQ(s.n_skipped, 3);
@@ -411,7 +419,7 @@ TEST(Trainer, MohawkAndLolcatsPipelinesRun) {
         fs::remove_all(out);
         train::RunConfig c = tiny_run(out, preset, 6);
         c.eval_every = 0;
-        train::TrainOutcome o = train::run_training(c, {});
+        train::TrainOutcome o = train::run_training(c, on_device());
         EXPECT_EQ(o.global_step, 6 * static_cast<int64_t>(c.stages.size())) << preset;
         auto recs = train::read_run_log(o.log_path).records;
         double first = -1, last = -1;
