@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli/args.h"
+#include "app/cli/capture_ab.h"
 #include "app/cli/commands.h"
 #include "app/cli/format_bytes.h"
 #include "app/cli/inputs.h"
@@ -53,7 +54,9 @@ const std::string kCaptureUsage =
         "larger. --dataset F reads a plain text file (one sample per non-empty line) or a .jsonl "
         "file\n"
         "(one {\"text\": ...} per line); it needs a tokenizer.\n\n") +
-    kInputHelp + "  --dataset F         text or JSONL file, one sample per line (see above)\n";
+    kInputHelp + "  --dataset F         text or JSONL file, one sample per line (see above)\n" +
+    "  --input-b B         a second input (text or ids, as input A): A is sample 0, B sample 1,\n"
+    "                      and /ab holds A - B of both models (docs/capture-schema.md)\n";
 
 // "2G", "500M", "64k", "12345" -> bytes.
 uint64_t parse_bytes(const std::string& s) {
@@ -131,7 +134,7 @@ int run_capture(const std::vector<std::string>& argv) {
     OptionSpec spec;
     spec.with_value.insert({"teacher", "student", "out", "layers", "blocks", "heads", "dtype",
                             "state-positions", "chunk-size", "logits", "compression", "max-bytes",
-                            "threads", "dataset", "form"});
+                            "threads", "dataset", "form", "input-b"});
     spec.flags.insert({"append", "implicit-attn", "hidden", "truncate"});
     add_input_options(spec);
     Args args("capture", argv, spec);
@@ -204,6 +207,7 @@ int run_capture(const std::vector<std::string>& argv) {
     } else {
         seqs = read_token_input(args, tok, teacher_dir);
     }
+    if (args.has("input-b")) seqs.push_back(read_input_b(args, tok, seqs.size()));  // sample 1
     int64_t context = ti.context_length;
     if (si.context_length > 0)
         context = context > 0 ? std::min(context, si.context_length) : si.context_length;
@@ -313,6 +317,7 @@ int run_capture(const std::vector<std::string>& argv) {
                       writer.partial_path() + " (recover them with `dxl inspect " +
                       writer.partial_path() + " --repair`)");
     }
+    if (args.has("input-b")) write_ab_group(out, *teacher, *student, seqs.at(0), seqs.at(1), fo);
     const store::WriterStats st = writer.stats();
     const double size = static_cast<double>(fs::file_size(out));
     std::printf(
