@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <set>
 
+#include "app/cli/align_show.h"
 #include "app/cli/args.h"
 #include "app/cli/commands.h"
 #include "app/cli/device_options.h"
@@ -66,7 +67,7 @@ const std::string kAlignUsage =
         "                        (needs the models; default min(context/2, 64)); 0 disables\n"
         "  --induction-seqs N    number of such sequences (default 8)\n"
         "  --threads N\n") +
-    kDeviceHelp + "\n" + kInputHelp;
+    kDeviceHelp + "\n" + kShowHelp + "\n" + kInputHelp;
 
 struct Models {
     std::unique_ptr<models::LanguageModel> teacher, student;
@@ -134,6 +135,7 @@ int run_align(const std::vector<std::string>& argv) {
                             "induction-seqs", "threads"});
     add_input_options(spec);
     add_device_options(spec);
+    add_show_options(spec);
     spec.max_positional = 1;
     Args args("align", argv, spec);
     analysis::AlignOptions opts;
@@ -152,6 +154,8 @@ int run_align(const std::vector<std::string>& argv) {
     torch::NoGradGuard no_grad;
 
     const bool file_mode = !args.positional().empty();
+    DXL_CHECK(file_mode || !show_requested(args) || args.has("out"), UsageError,
+              "dxl align: --show and the display options write OUT/show.h5; add --out DIR");
     if (file_mode) {
         const std::string run = args.positional()[0];
         DXL_CHECK(!args.has("text") && !args.has("text-file") && !args.has("tokens") &&
@@ -197,6 +201,7 @@ int run_align(const std::vector<std::string>& argv) {
         fs::path def = fs::path(run).parent_path() / (fs::path(run).stem().string() + "_align");
         const std::string out = args.get_or("out", def.string());
         write_tables(rep, out);
+        if (show_requested(args)) write_show(args, samples, opts.norm, out);
         analysis::print_summary(rep, stdout);
         std::printf("wrote %s:/align and %s/{summary.json,pairs.csv,heads.csv}\n", run.c_str(),
                     out.c_str());
@@ -234,6 +239,7 @@ int run_align(const std::vector<std::string>& argv) {
     add_induction(args, m, rep, opts.norm);
     analysis::print_summary(rep, stdout);
     if (auto out = args.get("out")) {
+        if (show_requested(args)) write_show(args, samples, opts.norm, *out);
         write_tables(rep, *out);
         const std::string h5_path = *out + "/align.h5";
         {

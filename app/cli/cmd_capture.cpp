@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "app/cli/args.h"
+#include "app/cli/capture_ab.h"
 #include "app/cli/commands.h"
 #include "app/cli/device_options.h"
 #include "app/cli/finite_weights.h"
@@ -67,7 +68,9 @@ const std::string kCaptureUsage =
         "(one {\"text\": ...} per line); it needs a tokenizer.\n\n") +
     kInputHelp + "  --dataset F         text or JSONL file, one sample per line (see above)\n" +
     "  --store-dtype f16|f32  dtype of the stored maps and states (default f16; gates and\n"
-    "                      stabilisers are always f32)\n" +
+    "                      stabilisers are always f32)\n"
+    "  --input-b B         a second input (text or ids, as input A): A is sample 0, B sample 1,\n"
+    "                      and /ab holds A - B of both models (docs/capture-schema.md)\n" +
     kDeviceHelp;
 
 constexpr int64_t kFullLogitsMaxVocab = 32768;
@@ -171,7 +174,7 @@ int run_capture(const std::vector<std::string>& argv) {
     OptionSpec spec;
     spec.with_value.insert({"teacher", "student", "out", "layers", "blocks", "heads", "dtype",
                             "state-positions", "chunk-size", "logits", "compression", "max-bytes",
-                            "threads", "dataset", "form", "store-dtype"});
+                            "threads", "dataset", "form", "store-dtype", "input-b"});
     spec.flags.insert({"append", "force", "implicit-attn", "hidden", "truncate"});
     add_input_options(spec);
     add_device_options(spec);
@@ -273,6 +276,7 @@ int run_capture(const std::vector<std::string>& argv) {
     } else {
         seqs = read_token_input(args, tok, teacher_dir);
     }
+    if (args.has("input-b")) seqs.push_back(read_input_b(args, tok, seqs.size()));  // sample 1
     int64_t context = ti.context_length;
     if (si.context_length > 0)
         context = context > 0 ? std::min(context, si.context_length) : si.context_length;
@@ -390,6 +394,7 @@ int run_capture(const std::vector<std::string>& argv) {
     } catch (const IoError& e) {
         throw IoError(std::string(e.what()) + "; " + partial_advice(out, wo.append));
     }
+    if (args.has("input-b")) write_ab_group(out, *teacher, *student, seqs.at(0), seqs.at(1), fo);
     const store::WriterStats st = writer.stats();
     const double size = static_cast<double>(fs::file_size(out));
     // Compare only the bytes this run added with the float32 size of the samples it added.

@@ -1,10 +1,14 @@
 # Alignment analysis (issue 5): metrics, head matching, layer maps, dataset statistics, reports.
-# Torch TUs: metrics.cpp, representation.cpp, alignment.cpp, capture_input.cpp. The rest is torch-free.
+# Torch TUs: ab_diff.cpp, metrics.cpp, representation.cpp, alignment.cpp, capture_input.cpp, display_maps.cpp, lens.cpp. The rest is torch-free.
 set(DXL_AREA_SOURCES
+    analysis/ab_diff.cpp
     analysis/alignment.cpp
     analysis/capture_input.cpp
+    analysis/display_maps.cpp
+    analysis/display_options.cpp
     analysis/hungarian.cpp
     analysis/layer_map.cpp
+    analysis/lens.cpp
     analysis/metric_kinds.cpp
     analysis/metrics.cpp
     analysis/representation.cpp

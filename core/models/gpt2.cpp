@@ -219,6 +219,10 @@ class Gpt2LanguageModel : public TransformerLanguageModel {
         m_model->eval();
     }
     torch::nn::Module& module() override { return *m_model; }
+    torch::Tensor unembed(const torch::Tensor& hidden) override {
+        torch::Tensor x = m_model->transformer->ln_f(hidden);                     // (B, T, D)
+        return torch::matmul(x, m_model->head_weight().t()).to(torch::kFloat32);  // (B, T, V)
+    }
 
     void load(const io::Checkpoint& ckpt, const Gpt2Config& c) {
         // GPT2LMHeadModel files use "transformer."; GPT2Model hub files have no prefix.

@@ -30,6 +30,11 @@ MlstmForm parse_mlstm_form(const std::string& s) {
                      "'");
 }
 
+torch::Tensor LanguageModel::unembed(const torch::Tensor& /*hidden*/) {
+    throw UnsupportedError(info().architecture +
+                           ": no read-out of intermediate states (logit lens) for this model type");
+}
+
 int64_t count_parameters(torch::nn::Module& m, bool trainable_only) {
     int64_t n = 0;
     for (const auto& p : m.parameters(/*recurse=*/true)) {

@@ -70,6 +70,12 @@ class LanguageModel {
     // (B, T, V) and advances the state.
     virtual std::unique_ptr<DecodeState> new_decode_state(int64_t batch) = 0;
     virtual torch::Tensor forward_step(const torch::Tensor& tokens, DecodeState& state) = 0;
+
+    // The read-out (final norm, head, any logit soft cap) applied to a residual-stream state as
+    // emitted at capture::point::kHidden: the logit lens. hidden (B, T, D) -> logits (B, T, V)
+    // float32; on the last layer's state it equals forward()'s logits. The default throws
+    // UnsupportedError.
+    virtual torch::Tensor unembed(const torch::Tensor& hidden);
 };
 
 // Total and trainable (requires_grad) parameter counts of a model.

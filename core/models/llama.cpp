@@ -228,6 +228,10 @@ class LlamaLanguageModel : public TransformerLanguageModel {
         m_model->eval();
     }
     torch::nn::Module& module() override { return *m_model; }
+    torch::Tensor unembed(const torch::Tensor& hidden) override {
+        torch::Tensor x = m_model->model->norm(hidden);                           // (B, T, D)
+        return torch::matmul(x, m_model->head_weight().t()).to(torch::kFloat32);  // (B, T, V)
+    }
 
     void load(const io::Checkpoint& ckpt, const LlamaConfig& c) {
         if (c.tie_word_embeddings && ckpt.contains("lm_head.weight")) {

@@ -365,6 +365,14 @@ class XlargeModel : public LanguageModel {
     const ModelInfo& info() const override { return m_info; }
     const io::JsonConfig& config() const override { return m_json; }
     torch::nn::Module& module() override { return *m_module; }
+    torch::Tensor unembed(const torch::Tensor& hidden) override {
+        auto& m = *m_module;
+        torch::Tensor x = hidden;  // (B, T, D)
+        if (m.m_out_norm.w.defined())
+            x = rms_norm(x, m.m_out_norm, m_cfg.norm_eps, m_cfg.norm_reduction_force_float32);
+        torch::Tensor logits = F::linear(x, m.m_head.defined() ? m.m_head : m.m_emb);  // (B,T,V)
+        return soft_cap(logits, m_cfg.output_logit_soft_cap);
+    }
 
     torch::Tensor forward(const torch::Tensor& tokens, const ForwardOptions& opts,
                           capture::CaptureSink* sink) override {

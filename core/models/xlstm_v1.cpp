@@ -398,6 +398,12 @@ class XlstmV1Model : public LanguageModel {
     torch::nn::Module& module() override { return *m_module; }
     const XlstmConfig& cfg() const { return m_cfg; }
 
+    torch::Tensor unembed(const torch::Tensor& hidden) override {
+        auto& m = *m_module;
+        torch::Tensor x = m.m_post_norm.defined() ? layer_norm(hidden, m.m_post_norm) : hidden;
+        return torch::nn::functional::linear(x, m.m_head.defined() ? m.m_head : m.m_emb);
+    }
+
     torch::Tensor forward(const torch::Tensor& tokens, const ForwardOptions& opts,
                           capture::CaptureSink* sink) override {
         recurrent::check_tokens(tokens, m_cfg.vocab_size, "xlstm_v1");
