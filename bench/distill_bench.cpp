@@ -1,4 +1,4 @@
-// Issue 4: cost of one KD step at the default sizes (byte-level Llama teacher d=128 x 4 layers,
+// Cost of one KD step at the default sizes (byte-level Llama teacher d=128 x 4 layers,
 // xLSTM student d=128, 4 blocks [sLSTM at 0, 2], 4 heads; B=8, T=128) against its parts measured
 // separately: teacher forward (no grad) and student forward + backward. BM_TrainerStep runs the
 // real trainer (data, loss assembly, logging) for a few steps; tokens/s are reported as counters.

@@ -1,4 +1,4 @@
-# Alignment analysis (issue 5): metrics, head matching, layer maps, dataset statistics, reports.
+# Alignment analysis: metrics, head matching, layer maps, dataset statistics, reports.
 # Torch TUs: metrics.cpp, representation.cpp, alignment.cpp, capture_input.cpp. The rest is torch-free.
 set(DXL_AREA_SOURCES
     analysis/alignment.cpp

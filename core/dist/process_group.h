@@ -1,4 +1,4 @@
-// Data-parallel communication through PyTorch's own c10d (ARCHITECTURE rule 8):
+// Data-parallel communication through PyTorch's own c10d (docs/architecture.md#threads):
 // ProcessGroupGloo on CPU with a c10d::TCPStore rendezvous. Gradients are all-reduced in
 // buckets (flattened into ~bucket_bytes chunks, one collective each). The c10d types stay in
 // process_group.cpp.

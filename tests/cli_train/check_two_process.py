@@ -1,4 +1,4 @@
-"""Issue 4: `dxl distill --nproc 2` (c10d Gloo over 127.0.0.1, each rank half of the global
+"""Data parallel: `dxl distill --nproc 2` (c10d Gloo over 127.0.0.1, each rank half of the global
 batch) gives the same weights, to float tolerance, as one process with the same global batch.
 usage: check_two_process.py DXL SCRATCH"""
 import json
