@@ -97,7 +97,8 @@ def main():
             for n in ("igate_pre", "fgate_pre", "zgate_pre", "ogate_pre", "c", "n", "m", "h"):
                 assert s1[n].shape == (T, 64), (n, s1[n].shape)
             # Independent check of the stored statistics: A rebuilt in numpy from q, k, gates
-            # (docs/method.md#implicit-attention) matches the stored implicit attention (fp16 inputs, so a loose bound).
+            # (docs/method.md#implicit-attention) matches the stored implicit attention (fp16
+            # inputs, so a loose bound).
             q = b["q"][:].astype(np.float64)
             k = b["k"][:].astype(np.float64)
             ig = b["igate_pre"][:].astype(np.float64)
