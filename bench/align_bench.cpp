@@ -1,4 +1,4 @@
-// Alignment analysis benchmark (issue 5): all head pairs of a 12-layer x 12-head teacher
+// Alignment analysis benchmark: all head pairs of a 12-layer x 12-head teacher
 // against a 6-block x 12-head student (ratio map, every block mLSTM: 12 layer pairs x 144 head
 // pairs, all seven metrics) at T = 128...1024, one sample, one thread. Also the per-head
 // statistics and the full layer x block cross matrix at T = 512. Results: bench/RESULTS.md

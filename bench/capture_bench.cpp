@@ -1,4 +1,4 @@
-// Capture store benchmark (issue 3): GPT-2-small-shaped teacher (12 layers, 12 heads, width
+// Capture store benchmark: GPT-2-small-shaped teacher (12 layers, 12 heads, width
 // 768, vocab 50257, random weights) at T = 512 on one thread. Per repetition, interleaved in a
 // rotating order: plain forward; in-memory capture of every attn_probs map (MemorySink, fp32
 // clones); persisted capture through H5CaptureSink + CaptureWriter as fp16 + LZF (the default),

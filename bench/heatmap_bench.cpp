@@ -1,4 +1,4 @@
-// Studio heatmap redraw with the level-of-detail pyramid (issue 6 "Long inputs"): pyramid build,
+// Studio heatmap redraw with the level-of-detail pyramid (long inputs): pyramid build,
 // a full replot of the whole map, a pan step inside a zoomed 256-token window, and a head switch
 // (new matrix of the same shape, pyramid included) at T = 512, 2048, 4096. Offscreen Qt; the
 // widget is 800 x 700 pixels, so a T = 4096 map is drawn from a level with <= 1 cell per pixel.

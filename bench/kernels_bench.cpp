@@ -1,4 +1,4 @@
-// Kernel benchmarks (issue 7). CPU: the fused mLSTM generation step (target <= 8 us per layer per
+// Kernel benchmarks. CPU: the fused mLSTM generation step (target <= 8 us per layer per
 // token at B=1, H=4, Dh=64 on one core) side by side with the same step as LibTorch ops, plus the
 // CPU references of the chunkwise forward, causal attention and the alignment metrics. CUDA (only
 // in DXL_HAVE_CUDA builds, skipped without a device): chunkwise mLSTM fp32/bf16, our causal
@@ -82,7 +82,7 @@ void BM_mlstm_step_torch_ops(benchmark::State& state) {
 }
 BENCHMARK(BM_mlstm_step_torch_ops)->Args({4, 64})->Args({16, 192})->Unit(benchmark::kMicrosecond);
 
-// ---- CPU references of the sequence kernels (B=1, H=4, Dh=64 as PERF_RELIABILITY §B4) -------
+// ---- CPU references of the sequence kernels (B=1, H=4, Dh=64) -------
 void BM_mlstm_chunk_forward_cpu(benchmark::State& state) {
     const int T = static_cast<int>(state.range(0)), H = 4, Dh = 64, L = 64;
     const std::size_t n = static_cast<std::size_t>(H) * T * Dh;

@@ -1,4 +1,4 @@
-// Sequence-mixer benchmark (issue 2): mLSTM chunkwise vs parallel vs recurrent vs causal softmax
+// Sequence-mixer benchmark: mLSTM chunkwise vs parallel vs recurrent vs causal softmax
 // attention of equal width (naive and query-blocked), B=1, H=4, Dh=64, T = 128 ... 4096, plus the
 // fp32 GEMM rate of this machine in the same run (for "chunkwise at >= 70 % of GEMM") and the
 // teacher forward rate of a GPT-2-small shape at T=512.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# One prepared GPU check for the CUDA kernels (issue 7). On a machine with an NVIDIA GPU:
+# One prepared GPU check for the CUDA kernels. On a machine with an NVIDIA GPU:
 #   1. configures a kernels-only build (DXL_KERNELS_ONLY=ON, DXL_ENABLE_CUDA=ON) against Python
 #      torch's CUDA LibTorch when present (else the system LibTorch); GoogleTest, Google Benchmark
 #      and nlohmann-json come from the system or from .gpudeps/ (kernels/gpu_deps.sh makes it on a

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Long SIGKILL test of the capture writer (issue 3, PERF_RELIABILITY C4 R1): N = 50 random kills
+# Long SIGKILL test of the capture writer: N = 50 random kills
 # (the ctest suite runs 20). Usage: scripts/capture_kill_test.sh [BUILD_DIR] [N] [SEED]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 4 closing check: 2000 distillation steps straight vs ~1000 + kill -9 + `--resume auto`
+# Determinism check: 2000 distillation steps straight vs ~1000 + kill -9 + `--resume auto`
 # must end with byte-identical weights and identical loss logs (CPU, 1 thread).
 # usage: scripts/distill_determinism.sh [BUILD_DIR] [STEPS]
 set -euo pipefail

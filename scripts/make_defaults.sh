@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduces the embedded default models in data/models (issue 4): trains the byte-level
+# Reproduces the embedded default models in data/models: trains the byte-level
 # Llama-style teacher on the fortunes corpus with variable-length copy sequences mixed in (so it
 # forms previous-token and induction heads), installs it as data/models/tiny-teacher, distils
 # the default xLSTM student from it with data/configs/distill_default.json and installs that as

@@ -1,6 +1,6 @@
 // Alignment matrix: teacher heads (rows) x student heads (columns) for one metric, with the
 // Hungarian-matched pairs marked; clicking a cell emits cellClicked(teacherIndex, studentIndex)
-// so the app can open that pair in the linked heatmaps (ANCHORS_TOOLS row 20).
+// so the app can open that pair in the linked heatmaps.
 #pragma once
 
 #include <QWidget>

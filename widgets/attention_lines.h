@@ -1,4 +1,4 @@
-// Token-to-token line view (the bertviz "head view", ANCHORS_TOOLS row 2), mirrored for two
+// Token-to-token line view (the bertviz "head view"), mirrored for two
 // models: query tokens in the middle column, the teacher's keys on the left and the student's on
 // the right, one line per kept (query, key) edge with opacity and width by weight. Only the top-k
 // keys of each query row are drawn, and only as many tokens as fit at a readable row height (at

@@ -1,4 +1,4 @@
-// Pure curve math behind LinePlot / LossPlot (ANCHORS_TOOLS rows 36, 39, 40): smoothing
+// Pure curve math behind LinePlot / LossPlot: smoothing
 // (debiased EMA, Gaussian, running mean), min/max-preserving decimation, percentile autoscale.
 // No Qt and no torch, so every formula is unit-tested on small hand-computed vectors.
 #pragma once
@@ -53,7 +53,7 @@ struct ValueRange {
 ValueRange percentileRange(const std::vector<const std::vector<double>*>& series, double pLow,
                            double pHigh, bool positiveOnly);
 
-// Runs grouped by step (ANCHORS_TOOLS row 38): at every step any run logged, the mean and the
+// Runs grouped by step: at every step any run logged, the mean and the
 // population std (ddof 0, numpy's default: one run gives 0) of the runs' finite values there;
 // steps where no run has a finite value are left out. Each run's keys ascending.
 struct MeanStd {

@@ -1,4 +1,5 @@
-// Figure export for every view (ARCHITECTURE rule 7): PNG at a chosen size and DPI, PDF and SVG
+// Figure export for every view (docs/architecture.md#cli-and-studio-parity): PNG at a chosen size
+// and DPI, PDF and SVG
 // as vectors (text stays text: QCustomPlot::toPainter / QWidget::render onto QPdfWriter and
 // QSvgGenerator; QCustomPlot 2.1 has no saveSvg), the data behind the figure as CSV and JSON, and a
 // provenance sidecar (models, input, selection, normalisation, version).

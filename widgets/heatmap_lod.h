@@ -1,4 +1,5 @@
-// Level-of-detail pyramid for large heatmaps (STYLE.md 19: decimate before drawing). Level 0 is
+// Level-of-detail pyramid for large heatmaps (decimate before drawing,
+// docs/conventions.md#studio-code). Level 0 is
 // the full matrix; level L averages 2^L x 2^L blocks, ignoring masked (NaN / causal) cells. The
 // view picks the level whose cells are at least about one pixel and crops the visible window, so a
 // T = 4096 attention map never hands QCustomPlot more cells than the screen has pixels.

@@ -29,7 +29,7 @@ struct SeriesStyle {
     bool markers = false;
 };
 
-// How the y axes fit the data (ANCHORS_TOOLS row 39). ignoreOutliers: the [1st, 99th]
+// How the y axes fit the data. ignoreOutliers: the [1st, 99th]
 // percentile of the finite data (positive data on log axes) plus a small margin, so one spike
 // does not flatten the curve. fromZero: linear axes of non-negative data start at 0.
 struct YScaleOptions {

@@ -1,7 +1,6 @@
 // Teacher | student | difference attention panes with synced zoom and pan, one tooltip showing
 // both values, the signed difference and both row ranks, a shared or per-pane colour range, and a
-// visible label naming the student normalisation and any display filter (ANCHORS_TOOLS rows 1, 9,
-// 13, 15, 16, 17, 18).
+// visible label naming the student normalisation and any display filter.
 #pragma once
 
 #include <QWidget>

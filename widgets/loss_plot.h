@@ -1,6 +1,6 @@
 // Training-loss plot: log y axis (QCPAxisTickerLog), optional log x, each run's raw series
 // faded and its smoothed curve (debiased EMA, Gaussian or running mean, computed on the full
-// resolution data) drawn on top in the run's colour (ANCHORS_TOOLS rows 36-40). Data arrive as
+// resolution data) drawn on top in the run's colour. Data arrive as
 // whole series from a metrics ring buffer drained on a GUI timer (never one signal per step);
 // both lines are min/max-decimated to the pixel width, and a badge says so.
 #pragma once
@@ -23,7 +23,7 @@ class LossPlot : public LinePlot {
     Smoothing smoothingMethod() const { return m_method; }
     double smoothingParam() const { return m_param; }
     void setLogX(bool logX);
-    // Group the runs (ANCHORS_TOOLS row 38): one mean line with a filled +-1 std band in the
+    // Group the runs: one mean line with a filled +-1 std band in the
     // first run's colour instead of a curve per run (graphs: 0 lower, 1 upper, 2 mean).
     void setGroupRuns(bool group);
     bool groupRuns() const { return m_group; }

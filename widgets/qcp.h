@@ -1,5 +1,6 @@
 // The one way our code includes QCustomPlot. qcustomplot.h (2.1) uses `foreach` in two header
-// templates, which our strict QT_NO_FOREACH define removes (STYLE.md 24); here `foreach` is
+// templates, which our strict QT_NO_FOREACH define removes (docs/conventions.md#naming); here
+// `foreach` is
 // mapped to a range-for for the duration of the include only, so our own code still cannot use it.
 #pragma once
 

@@ -1,4 +1,4 @@
-// `dxl align`: how well each student head reproduces teacher attention (issue 5). Two modes:
+// `dxl align`: how well each student head reproduces teacher attention. Two modes:
 // a capture file (results go into its /align group) or an in-memory capture of two model
 // directories on the given tokens. Both write summary.json, pairs.csv and heads.csv to --out
 // and print a plain-text summary (docs/alignment.md).

@@ -189,7 +189,9 @@ int run_forward(const std::vector<std::string>& argv) {
         for (const auto& [path, value] : sink.values()) {
             // value (1, H, T, T) -> (H, T, T)
             write_float(root, path, value[0], "H,T,T");
-            if (is_xlstm) root.set_attr("normalization", "raw signed A (METHOD.md 3.1)", path);
+            if (is_xlstm)
+                root.set_attr("normalization", "raw signed A (docs/method.md#implicit-attention)",
+                              path);
         }
         f.flush();
     } catch (...) {

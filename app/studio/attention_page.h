@@ -27,7 +27,7 @@ class TokenChips;
 
 namespace dxl::studio {
 
-// What colours the token chips (ANCHORS_TOOLS row 11): attention received in the shown maps
+// What colours the token chips: attention received in the shown maps
 // (MapsResult::*Received) or KL(teacher || student) per token (InspectSummary::klPerToken).
 enum class TokenHighlight { None, TeacherReceived, StudentReceived, DifferenceReceived, Kl };
 const char* highlightKey(TokenHighlight h);               // "none", "teacher_received", ...

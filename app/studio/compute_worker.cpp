@@ -46,7 +46,8 @@ void ComputeWorker::guarded(const char* action, Fn&& fn) {
     ErrorInfo e;
     e.action = action;
     if (QThread::currentThread() == QCoreApplication::instance()->thread()) {
-        // ARCHITECTURE rule 1: torch never runs on the GUI thread; refuse instead of blocking.
+        // docs/architecture.md#threads: torch never runs on the GUI thread; refuse instead of
+        // blocking.
         e.kind = static_cast<int>(dxl::ErrorKind::Internal);
         e.kindName = "InternalError";
         e.message = "studio: the compute worker was called on the GUI thread; this is a bug";

@@ -1,6 +1,7 @@
 // ComputeWorker: a QObject moved to its own QThread that owns the InspectEngine (and so the
 // models). Slots are invoked through queued connections from the GUI; results and typed errors
-// come back as value types in queued signals. The GUI thread never calls torch (ARCHITECTURE 1).
+// come back as value types in queued signals. The GUI thread never calls torch
+// (docs/architecture.md#threads).
 #pragma once
 
 #include <QMetaType>

@@ -27,7 +27,7 @@ namespace dxl::studio {
 
 namespace {
 
-constexpr int kPollMs = 40;  // ARCHITECTURE 3: the GUI drains metrics on a 30-50 ms timer
+constexpr int kPollMs = 40;  // GUI pulls metrics every 30-50 ms (docs/architecture.md#threads)
 
 QString duration(double s) {
     const qint64 t = static_cast<qint64>(s + 0.5);

@@ -1,5 +1,6 @@
 // DistillRunner: runs one distillation (core train::run_training) on its own QThread so the GUI
-// thread never calls torch (ARCHITECTURE 1). Pause blocks the trainer between steps (inside its
+// thread never calls torch (docs/architecture.md#threads). Pause blocks the trainer between steps
+// (inside its
 // progress hook), stop cancels it through the core CancelToken (the trainer saves a checkpoint
 // first), and resume starts again with `--resume auto` semantics from the newest checkpoint of
 // the run folder. Progress is not signalled per step: the dock reads progress() on its timer;

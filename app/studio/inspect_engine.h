@@ -1,6 +1,7 @@
 // The torch side of the studio: owns the teacher and student, runs one forward per input with
 // MemorySinks, and turns tensors into value types (studio_types.h). Used only from the compute
-// worker's thread (ARCHITECTURE rule 1); this header is torch-free so Qt code can include it.
+// worker's thread (docs/architecture.md#threads); this header is torch-free so Qt code can include
+// it.
 #pragma once
 
 #include <memory>

@@ -163,7 +163,8 @@ InspectSummary InspectEngine::captureSample(int sample, StudentNorm norm) {
                                 : std::vector<int64_t>{H, T});
                 x[i] = capture::read_tensor(reader, sample, path(leaves[i]));
             }
-            // A rebuilt exactly from the stored statistics (METHOD.md 3.1), (H, T, T).
+            // A rebuilt exactly from the stored statistics, (H, T, T)
+            // (docs/method.md#implicit-attention).
             A[b] = mlstm::implicit_attention(x[0].unsqueeze(0), x[1].unsqueeze(0),
                                              x[3].unsqueeze(0), x[4].unsqueeze(0))[0];
             K[b] = x[1];   // (H, T, Dh)

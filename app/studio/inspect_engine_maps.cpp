@@ -1,6 +1,6 @@
 // InspectEngine::maps: the teacher and student maps the linked panes show, one head each or the
-// attention rollout over layers / mLSTM blocks, with the display filters of ANCHORS_TOOLS row 16
-// (threshold, top-k per row, sink column dropped) and the attention each token receives (row 11).
+// attention rollout over layers / mLSTM blocks, with the display filters
+// (threshold, top-k per row, sink column dropped) and the attention each token receives.
 // Runs on the compute worker's thread; no Qt here.
 #include <torch/torch.h>
 

@@ -1,4 +1,4 @@
-// dxl-studio entry point: everything lives in dxl_studio_lib (STYLE.md 3).
+// dxl-studio entry point: everything lives in dxl_studio_lib (docs/conventions.md#studio-code).
 #include <QApplication>
 
 #include "app/studio/studio_app.h"

@@ -45,7 +45,7 @@ namespace dxl::studio {
 namespace {
 constexpr int kMapsBit = 1, kAlignBit = 2, kStateBit = 4;
 
-// What to tell the user for each error class (STYLE.md 13).
+// What to tell the user for each error class (docs/architecture.md#errors).
 QString remedyFor(const ErrorInfo& e) {
     if (QString::fromStdString(e.action).contains(QStringLiteral("capture"))) {
         switch (e.kind) {

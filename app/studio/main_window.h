@@ -2,7 +2,7 @@
 // Heads dock and the Distill dock, owns the compute thread, keeps the current selection, and
 // handles the File menu (open models or a capture file, recent files, export figure / all
 // figures, session save/restore) and error dialogs. It holds
-// no view logic of its own (STYLE.md 4: no god window).
+// no view logic of its own (no god window: docs/conventions.md#studio-code).
 #pragma once
 
 #include <QJsonObject>

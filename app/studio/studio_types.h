@@ -56,7 +56,7 @@ struct LayerMapSpec {
     std::vector<std::pair<int, int>> pairs;  // (teacher layer, student block)
 };
 
-// Display filters on the linked maps (ANCHORS_TOOLS row 16), applied by the engine to the teacher
+// Display filters on the linked maps, applied by the engine to the teacher
 // map and to the student map after its normalisation, in this order: drop the sink column
 // (column 0 zeroed, rows renormalised over j >= 1), keep the top k causal entries of each row,
 // zero cells below the threshold. The raw signed normalisation ranks and thresholds by |value|

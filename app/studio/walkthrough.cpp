@@ -149,8 +149,7 @@ void startWalkthrough(MainWindow& w, const QString& dir, int timeoutMs, const QS
                                             .arg(s.teacherHead)
                                             .arg(s.studentHead);
                     shoot(QStringLiteral("02_switched_heads.png"));
-                    // Rollout with a display filter and chips coloured by attention received
-                    // (ANCHORS_TOOLS rows 6, 16, 11).
+                    // Rollout with a display filter and chips coloured by attention received.
                     Selection f = s;
                     f.mode = MapMode::Rollout;
                     f.filter.topK = 5;
@@ -174,7 +173,7 @@ void startWalkthrough(MainWindow& w, const QString& dir, int timeoutMs, const QS
                     break;
                 }
                 case 3: {
-                    // The same maps as token-to-token lines (ANCHORS_TOOLS row 2), one query.
+                    // The same maps as token-to-token lines, one query.
                     AttentionPage* page = w.attentionPage();
                     page->viewTabs()->setCurrentWidget(page->lines());
                     page->lines()->setSelectedQuery(page->lines()->tokenCount() - 1);

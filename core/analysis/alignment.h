@@ -1,7 +1,7 @@
 // Alignment of a teacher's attention with a student's implicit attention over one or more
 // samples: input assembly from an in-memory capture, the per-sample metrics, the dataset
-// aggregation (mean and t-based CI) and Hungarian head matching (ANCHORS_TOOLS rows 4, 6, 8,
-// 18, 20, 21; METHOD.md 3.2, 3.7).
+// aggregation (mean and t-based CI) and Hungarian head matching
+// (docs/method.md#alignment-metrics, #layer-map).
 #pragma once
 
 #include <torch/types.h>

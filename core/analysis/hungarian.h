@@ -1,6 +1,6 @@
 // Minimum-cost assignment (Hungarian / Kuhn-Munkres, shortest augmenting paths, O(n^2 m)) for
 // rectangular cost matrices. Used to match teacher heads with student heads on one alignment
-// metric (ANCHORS_TOOLS row 20, METHOD.md 3.7).
+// metric (docs/method.md#alignment-metrics).
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// Teacher-layer -> student-block mapping for alignment (METHOD.md 1.3 "ratio" mode, 3.7).
+// Teacher-layer -> student-block mapping for alignment (docs/method.md#layer-map).
 //
 // Ratio grouping over N student blocks: s = floor(L_T / N); block b takes teacher layers
 // [b*s, (b+1)*s), the last block takes [(N-1)*s, L_T). When L_T < N (s = 0) block b takes the

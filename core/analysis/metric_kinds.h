@@ -28,7 +28,8 @@ inline constexpr int kNumHeadStats = 6;
 const char* to_string(
     HeadStat s) noexcept;  // "entropy", "distance", "diagonal", "sink", "prev_token", "induction"
 
-// How the student's implicit attention is made comparable to a softmax P (METHOD.md 3.2).
+// How the student's implicit attention is made comparable to a softmax P
+// (docs/method.md#normalisations).
 enum class StudentNorm { Raw, AbsRow, ReluRow, MinMax, GateOnly };
 const char* to_string(
     StudentNorm n) noexcept;  // "raw", "abs-row", "relu-row", "minmax", "gate-only"

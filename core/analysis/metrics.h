@@ -1,4 +1,5 @@
-// Alignment metrics (METHOD.md 3.2; docs/alignment.md defines every formula). Per-head features
+// Alignment metrics (docs/method.md#alignment-metrics; docs/alignment.md defines every formula).
+// Per-head features
 // of a layer come from one pass over its maps; all head pairs of one (teacher layer, student
 // block) are then computed at once by one blocked pass over the valid causal entries (shared
 // loads, SIMD lanes, no per-pair tensors).

@@ -1,4 +1,4 @@
-# Alignment analysis (issue 5): metrics, head matching, layer maps, dataset statistics, reports.
+# Alignment analysis: metrics, head matching, layer maps, dataset statistics, reports.
 # Torch TUs: ab_diff.cpp, metrics.cpp, representation.cpp, alignment.cpp, capture_input.cpp, display_maps.cpp, lens.cpp. The rest is torch-free.
 set(DXL_AREA_SOURCES
     analysis/ab_diff.cpp

@@ -1,5 +1,5 @@
 // Sample statistics across a dataset: mean and a two-sided confidence interval from Student's t
-// distribution (ANCHORS_TOOLS row 21). Torch-free.
+// distribution. Torch-free.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,5 @@
-// Progress callback and cancel token that core functions take (STYLE.md 16). Only app/studio
+// Progress callback and cancel token that core functions take (docs/architecture.md#threads). Only
+// app/studio
 // turns them into Qt signals.
 #pragma once
 

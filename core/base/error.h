@@ -1,6 +1,7 @@
 // Typed errors for the whole project and the DXL_CHECK / DXL_ASSERT macros.
 //
-// Two failure classes, both exceptions (STYLE.md 12): bad input or a bad file throws a typed
+// Two failure classes, both exceptions (docs/conventions.md#errors): bad input or a bad file throws
+// a typed
 // dxl::Error subclass whose message says what was expected, what was found and what to try; a
 // broken invariant (DXL_ASSERT) throws dxl::InternalError with "please report a bug" wording.
 // Library code never calls exit() or abort() on bad input; the CLI maps types to exit codes.

@@ -1,5 +1,6 @@
 // Plain value types shared between the core (which produces them from tensors) and the Qt views
-// (which draw them). Torch-, HDF5- and Qt-free (STYLE.md 2): results cross the compute-worker ->
+// (which draw them). Torch-, HDF5- and Qt-free (docs/architecture.md#layers): results cross the
+// compute-worker ->
 // GUI thread boundary by value through queued signals.
 #pragma once
 

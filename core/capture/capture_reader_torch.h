@@ -1,6 +1,7 @@
 // Torch view of a capture file: turns stored arrays into tensors and rebuilds the mLSTM
 // implicit attention A and the states C_t, n_t, m_t of any head at any position exactly from
-// the stored sufficient statistics (q, k, v, igate_pre, fgate_pre; METHOD.md 3.1, 3.4).
+// the stored sufficient statistics (q, k, v, igate_pre, fgate_pre;
+// docs/method.md#implicit-attention).
 #pragma once
 
 #include <torch/types.h>

@@ -1,4 +1,4 @@
-// Explicit capture interface (ARCHITECTURE rule 2, STYLE.md 15). LibTorch C++ has no forward
+// Explicit capture interface (docs/architecture.md#capture). LibTorch C++ has no forward
 // hooks, so every model asks sink.wants(key) and, if so, calls sink.observe(key, tensor) at
 // named points during forward. observe() returning false cancels the run (CancelledError).
 #pragma once

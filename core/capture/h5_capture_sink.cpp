@@ -210,8 +210,8 @@ bool H5CaptureSink::observe(const CaptureKey& key, const torch::Tensor& value) {
     if (key.point == p::kHidden) {
         put(path, v, big, "T,D");
     } else if (key.point == p::kImplicitAttn) {
-        put(path, v, big, "H,T,T", true, true, {{"normalization", "raw signed A (METHOD.md 3.1)"}},
-            type);
+        put(path, v, big, "H,T,T", true, true,
+            {{"normalization", "raw signed A (docs/method.md#implicit-attention)"}}, type);
     } else if (is_one_of(key.point, {p::kMlstmQ, p::kMlstmK, p::kMlstmV})) {
         std::map<std::string, std::string> attrs;
         if (key.point == p::kMlstmK) attrs["note"] = "unscaled: the cell applies 1/sqrt(Dh)";

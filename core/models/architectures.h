@@ -19,7 +19,7 @@ std::unique_ptr<LanguageModel> make_llama(const io::JsonConfig& cfg, const io::C
 // xlstm_v1: NX-AI/xlstm xLSTMLMModel state_dict names.
 std::unique_ptr<LanguageModel> make_xlstm_v1(const io::JsonConfig& cfg,
                                              const io::Checkpoint* weights);
-// xlstm_large: xLSTM-7B style blocks (METHOD.md 2.8).
+// xlstm_large: xLSTM-7B style blocks (docs/method.md#blocks-and-students).
 std::unique_ptr<LanguageModel> make_xlstm_large(const io::JsonConfig& cfg,
                                                 const io::Checkpoint* weights);
 

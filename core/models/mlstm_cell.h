@@ -1,5 +1,5 @@
 // mLSTM cell (NX-AI/xlstm v1 semantics): parallel, chunkwise and recurrent forms, plus the
-// implicit-attention view (METHOD.md 2.2-2.4, 3.1, 3.4).
+// implicit-attention view (docs/method.md#mlstm-cell, #implicit-attention).
 //
 // Conventions shared by every function here:
 // - q, k, v are (B, H, T, Dh) exactly as fed to the cell; k is UNscaled, the 1/sqrt(Dh) scale is
@@ -91,10 +91,10 @@ RecurrentResult recurrent(const torch::Tensor& q, const torch::Tensor& k, const 
                           const State* initial = nullptr, double eps = kEps);
 
 // log D (B, H, T, T): F_i - F_j + igate_pre_j for j <= i (F = cumsum of logsigmoid(f)), -inf
-// above the diagonal (METHOD.md 2.3 step 2, computed as the reference does).
+// above the diagonal (docs/method.md#parallel-form step 2, as the reference computes it).
 torch::Tensor log_decay_matrix(const torch::Tensor& igate_pre, const torch::Tensor& fgate_pre);
 
-// Implicit attention A (B, H, T, T), raw and signed (METHOD.md 3.1):
+// Implicit attention A (B, H, T, T), raw and signed (docs/method.md#implicit-attention):
 //   A_ij = S_ij D_ij / max(|sum_j' S_ij' D_ij'|, 1), S = q k^T / sqrt(Dh),
 // computed in the row-stabilised form (stabiliser-invariant; no eps), so A v = h up to the
 // eps placement of the cell. Causal: zero above the diagonal.
@@ -105,7 +105,8 @@ enum class AttnNorm { Raw, AbsRow, ReluRow, MinMax };
 const char* to_string(AttnNorm mode) noexcept;
 AttnNorm parse_attn_norm(const std::string& s);  // "raw|abs_row|relu_row|minmax", ValueError
 
-// Makes A comparable to a softmax P (METHOD.md 3.2), over the last two dims of (..., T, T):
+// Makes A comparable to a softmax P (docs/method.md#normalisations), over the last two dims of
+// (..., T, T):
 // Raw: A unchanged; AbsRow: |A| / row sum of |A|; ReluRow: relu(A) / row sum (rows that sum to
 // zero stay zero); MinMax: (|A| - min) / (max - min) per matrix over the causal triangle, zero
 // above the diagonal (a constant matrix maps to 0).

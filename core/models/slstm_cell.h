@@ -1,4 +1,5 @@
-// sLSTM cell, vanilla NX-AI/xlstm semantics (METHOD.md 2.5; golden README slstm_cell.h5): a
+// sLSTM cell, vanilla NX-AI/xlstm semantics (docs/method.md#slstm-cell; golden README
+// slstm_cell.h5): a
 // per-step loop of fused pointwise ops over a block-diagonal (per head) recurrence.
 //
 // Layouts: the cell input x is (B, T, 4D) gate-major "BSGNH": x[b, t, g*D + head*Dh + d] with

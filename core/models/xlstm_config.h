@@ -1,6 +1,6 @@
 // xLSTM student configuration: the NX-AI xLSTMLMModelConfig fields of a "xlstm_v1" config.json
 // (derived fields recomputed from the primary ones), the student builder for a teacher
-// (METHOD.md 1.2 / 5.1 presets) and the analytic parameter count (METHOD.md 1.5).
+// (presets) and the analytic parameter count (docs/method.md#blocks-and-students).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -63,7 +63,8 @@ struct TeacherDims {
     int64_t n_kv_heads = 0;
     int64_t vocab = 0;
 };
-// Student for a teacher (METHOD.md 5.1). preset "paper": 6 blocks, sLSTM at [0, 2, 4], 16 heads;
+// Student for a teacher (docs/method.md#blocks-and-students). preset "paper": 6 blocks, sLSTM at
+// [0, 2, 4], 16 heads;
 // "v2": L_T // 2 blocks, sLSTM at range(0, blocks-1, 2), heads round_up_4(H_T); "v2_div4": v2
 // with heads round_up_4(H_T) / 4 (the later 791f6df variant). Width = teacher hidden, vocab =
 // teacher vocab, embedding and LM head frozen (copied from the teacher), tie_weights false.

@@ -1,5 +1,6 @@
 // xlstm_large: the xLSTM-Large / xLSTM-7B language model (NX-AI/xlstm xlstm/xlstm_large/model.py,
-// METHOD.md 2.8) with the reference state_dict names. Blocks x += mLSTMLayer(RMSNorm(x));
+// docs/method.md#blocks-and-students) with the reference state_dict names. Blocks x +=
+// mLSTMLayer(RMSNorm(x));
 // x += SwiGLU(RMSNorm(x)); then RMSNorm (add_out_norm) and lm_head with a soft-capped output.
 // mLSTM layer: q, k = W x (d_qk = qk_dim_factor d), v = W x (d_v = v_dim_factor d), gates
 // i~, f~ = softcap(W x + b, gate_soft_cap) per head, o = sigmoid(W_o x) per channel, h through

@@ -8,7 +8,8 @@ namespace dxl::models {
 
 namespace {
 
-// xLSTM-Large (METHOD.md 2.8): mirrors the modules of xlstm_large.cpp; model_tests compare it
+// xLSTM-Large (docs/method.md#blocks-and-students): mirrors the modules of xlstm_large.cpp;
+// model_tests compare it
 // with instantiated models.
 ConfigSummary summarize_xlstm_large(const io::JsonConfig& cfg) {
     const xlstm_large::XlargeConfig x = xlstm_large::parse_xlstm_large(cfg);

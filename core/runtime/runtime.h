@@ -11,10 +11,10 @@ struct RuntimeOptions {
 
 // Applies the options and returns the intra-op thread count in effect.
 // Why 1 thread on <= 2 cores: on a 2-vCPU VM, two OpenMP threads make small ops 10-100x slower
-// (spinning workers woken on scheduler ticks; PERF_RELIABILITY.md B6). Large GEMMs still use
+// (spinning workers woken on scheduler ticks). Large GEMMs still use
 // OpenBLAS's own threads.
 // Also keeps glibc from returning large blocks to the kernel after every free: fresh T x T
-// buffers otherwise re-fault every page (8-16x slower S^2 ops, PERF_RELIABILITY.md B2).
+// buffers otherwise re-fault every page (8-16x slower S^2 ops).
 int configure(const RuntimeOptions& opts = {});
 
 // The thread count configure() would choose for `requested` (0 = automatic) on this machine.

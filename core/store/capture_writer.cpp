@@ -159,7 +159,7 @@ void CaptureWriter::write_header() {
                std::string("float16/float32 values, chunk filter: ") + h5::to_string(m_filter));
     r.set_attr("compression_filter", h5::to_string(m_filter));
     r.set_attr("checksum_algorithm", kChecksumAlgorithm);
-    // Conventions of schema v1 (METHOD.md 2.1, 3.1, 3.4).
+    // Conventions of schema v1 (docs/method.md#notation, #implicit-attention).
     r.set_attr("convention_C_layout", "k v^T (Dh x Dh), code layout of NX-AI/xlstm; h = C^T q");
     r.set_attr("convention_key_scale", "1/sqrt(Dh) applied to k once; stored k is unscaled");
     r.set_attr(
@@ -172,7 +172,7 @@ void CaptureWriter::write_header() {
     r.set_attr(
         "convention_normalization",
         "teacher attn_probs: softmax rows (sum 1); student implicit_attn: raw signed A = S*D / "
-        "max(|row sum of S*D|, 1) (METHOD.md 3.1), no row normalisation");
+        "max(|row sum of S*D|, 1) (docs/method.md#implicit-attention), no row normalisation");
     r.set_attr("NX_class", "NXroot");
     for (const auto& [k, v] : m_opts.attrs)
         r.set_attr(k, v);

@@ -1,5 +1,5 @@
 // Capture writer: one storage thread owns the HDF5 file; the compute side hands it plain
-// chunks through a bounded queue (ARCHITECTURE rule 1, STYLE 20). Crash-safe protocol:
+// chunks through a bounded queue (docs/architecture.md#threads). Crash-safe protocol:
 //   NAME.partial is created (header flushed under NAME.partial.new first, then renamed);
 //   each sample is written and flushed, its group's object address and checksum are appended to
 //   NAME.partial.journal (one write), then it is recorded in /manifest and flushed again;

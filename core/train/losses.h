@@ -1,4 +1,4 @@
-// Distillation loss terms (METHOD.md 1.3, 5.2). All take float tensors and masks on the same
+// Distillation loss terms (docs/method.md#loss-terms). All take float tensors and masks on the same
 // device; every term is a mean over the valid positions so it is independent of batch size.
 #pragma once
 
@@ -35,7 +35,8 @@ torch::Tensor masked_mse(const torch::Tensor& a, const torch::Tensor& b, const t
 std::vector<std::pair<int64_t, int64_t>> ratio_groups(int64_t teacher_layers,
                                                       int64_t student_blocks);
 
-// Hidden alignment (METHOD.md 1.3). teacher_hidden: L_T layer outputs (B, T, D), the last one
+// Hidden alignment (docs/method.md#loss-terms). teacher_hidden: L_T layer outputs (B, T, D), the
+// last one
 // post-final-norm (HF hidden_states without the embedding output); student_blocks: N_S block
 // outputs (B, T, D); student_final (B, T, D) post-norm; mask (B, T).
 torch::Tensor loss_hidden(HiddenMode mode, const std::vector<torch::Tensor>& teacher_hidden,
@@ -46,7 +47,7 @@ torch::Tensor loss_hidden(HiddenMode mode, const std::vector<torch::Tensor>& tea
 // causal triangle) and the student's raw implicit attention A (B, H', T, T). A is normalised
 // with mlstm::normalize_attention(norm). When H != H' both sides are averaged over heads.
 // Pad rows/columns (mask (B, T) false) are excluded; means run over (batch, head, valid rows).
-//   Frobenius: mean_{b,h} ||Â - P||_F / T_valid (MOHAWK orientation, METHOD.md 3.2)
+//   Frobenius: mean_{b,h} ||Â - P||_F / T_valid (MOHAWK orientation)
 //   HedgehogCe: -mean_rows sum_j P_ij log Â_ij   (Â clamped at 1e-12)
 //   RowKl: mean_rows KL(P_i || Â_i);   RowJs: mean_rows JS(P_i, Â_i)
 torch::Tensor loss_attention(AttnLoss kind, const torch::Tensor& teacher_probs,

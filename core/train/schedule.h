@@ -1,6 +1,6 @@
-// Scalar schedules for loss weights, temperature and learning rate (METHOD.md 1.4, 5.4).
+// Scalar schedules for loss weights, temperature and learning rate (docs/method.md#schedules).
 // Every value is a pure function of (epoch, step-in-epoch, step-in-stage), so all ranks agree
-// without communication (the authors' rank-0-only update is a pitfall, METHOD.md 1.4).
+// without communication (the authors' rank-0-only update is a pitfall).
 // Torch-free.
 #pragma once
 

@@ -1,4 +1,5 @@
-// Student set-up for distillation (METHOD.md 5.1): an xlstm_v1 student built for a teacher
+// Student set-up for distillation (docs/method.md#blocks-and-students): an xlstm_v1 student built
+// for a teacher
 // (width = teacher hidden size, vocab = teacher vocab) with the teacher's embedding and LM head
 // copied and frozen (untied copies by default, tied as an option); trainable-parameter
 // selection per stage; the per-block access teacher-forced losses need; a capture sink that

@@ -39,7 +39,8 @@ const char* to_string(AttnLoss k) noexcept {
 std::vector<StageConfig> preset_stages(const std::string& preset) {
     std::vector<StageConfig> st;
     if (preset == "distil-xlstm") {
-        // METHOD.md 1.2-1.4 (Jan 2025 code): KL 0.8 -> 0.5, T 2 -> 1, delta 0.05 multiplicative,
+        // docs/method.md#stage-presets (Jan 2025 code): KL 0.8 -> 0.5, T 2 -> 1, delta 0.05
+        // multiplicative,
         // Frobenius avg-all beta 0.2 -> 0.1, CE = 1 - alpha - beta; lr 2e-4 cosine, warm-up 0.1.
         StageConfig s;
         s.name = "distill";

@@ -1,6 +1,7 @@
 // Distillation run configuration (one JSON file): teacher, student, data, batch, stages with
 // their loss terms, schedules, LR and trainable parameters, checkpoint/log policy. Presets
-// "distil-xlstm", "mohawk" and "lolcats" expand to stage lists (METHOD.md 5.3). Torch-free.
+// "distil-xlstm", "mohawk" and "lolcats" expand to stage lists (docs/method.md#stage-presets).
+// Torch-free.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -15,14 +16,16 @@
 
 namespace dxl::train {
 
-// Hidden-state alignment modes (METHOD.md 1.3): avg_all = ||mean_l h_T^l - h_S||_F / sqrt(numel)
+// Hidden-state alignment modes (docs/method.md#loss-terms):
+// avg_all = ||mean_l h_T^l - h_S||_F / sqrt(numel)
 // (teacher embedding output excluded, last teacher state post-norm as in HF); ratio = grouped
 // per block; block_wise = 1:1 pairs; cosine = 1 - cos; mse = mean squared error vs the average.
 enum class HiddenMode { AvgAll, Ratio, BlockWise, Cosine, Mse };
 HiddenMode parse_hidden_mode(const std::string& s);
 const char* to_string(HiddenMode m) noexcept;
 
-// Attention-transfer terms on mapped (teacher layer, student mLSTM block) pairs (METHOD.md 5.2).
+// Attention-transfer terms on mapped (teacher layer, student mLSTM block) pairs
+// (docs/method.md#attention-transfer-terms).
 enum class AttnLoss { Frobenius, HedgehogCe, RowKl, RowJs };
 AttnLoss parse_attn_loss(const std::string& s);
 const char* to_string(AttnLoss k) noexcept;
@@ -43,7 +46,7 @@ struct LossConfig {
     Schedule alpha = Schedule::constant(0.5);        // KD weight
     Schedule temperature = Schedule::constant(1.0);  // KD temperature
     Schedule beta = Schedule::constant(0.1);         // hidden-alignment weight
-    bool kd_include_pad = false;  // reproduce the authors' KL over pad positions (METHOD.md 1.6.1)
+    bool kd_include_pad = false;  // authors' KL over pad positions (docs/method.md#loss-terms)
     HiddenMode hidden_mode = HiddenMode::AvgAll;
     std::vector<AttnTerm> attention;
     // LoLCATs / MOHAWK-2 mixer-output MSE: student block b fed the teacher's input to its layer

@@ -1,7 +1,7 @@
 // CUDA mLSTM kernels: chunkwise forward (fp32 or bf16 q/k/v, fp32 gates, state and output) and the
 // fused recurrent step. Validated against kernels/ref/mlstm_ref.cpp by tests/kernels (*_CUDA).
 //
-// Chunkwise forward = three launches on one stream (METHOD.md §2.4):
+// Chunkwise forward = three launches on one stream (docs/method.md#chunkwise-form):
 //   1. chunk_summary: per (b, h, chunk) the weighted chunk outer product
 //        kv_c = sum_j exp(a_j - mloc_c) (k_j / sqrt(Dh)) v_j^T,  a_j = g_c - b_j + i_j,
 //      written into state slot c + 1, plus (g_c, mloc_c);

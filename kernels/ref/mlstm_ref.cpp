@@ -1,6 +1,6 @@
 // Plain C++ reference of the mLSTM kernels (chunkwise forward, backward, fused recurrent step).
 // These are the numbers every other backend is checked against, and the CPU fallback. The
-// formulas follow METHOD.md §2.2 / §2.4 (xlstm `chunkwise_simple`,
+// formulas follow docs/method.md#mlstm-cell (xlstm `chunkwise_simple`,
 // `recurrent_step_stabilized_simple`) with the key (not the query) scaled by 1/sqrt(Dh).
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-// End-to-end alignment (issue 5) on the golden tiny models (tests/data/golden/models): in-memory
+// End-to-end alignment on the golden tiny models (tests/data/golden/models): in-memory
 // capture, ratio map, dataset aggregation, Hungarian matching, report writers and the induction
 // score from a real forward.
 #include <gtest/gtest.h>

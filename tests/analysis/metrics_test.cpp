@@ -1,4 +1,4 @@
-// Alignment metrics (issue 5) on cases with known answers: a head against itself, a synthetic
+// Alignment metrics on cases with known answers: a head against itself, a synthetic
 // previous-token head, a student map built to equal P, perfect induction, rollout identities,
 // CKA invariances, logits against themselves, and pad handling.
 #include <gtest/gtest.h>

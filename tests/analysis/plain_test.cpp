@@ -1,5 +1,6 @@
-// Torch-free parts of the alignment analysis (issue 5): Hungarian vs brute force over all
-// permutations (sizes <= 7, rectangular too), ratio layer maps (METHOD.md 3.7 examples), user
+// Torch-free parts of the alignment analysis: Hungarian vs brute force over all
+// permutations (sizes <= 7, rectangular too), ratio layer maps (docs/method.md#layer-map examples),
+// user
 // maps, Student-t quantiles and mean/CI.
 #include <gtest/gtest.h>
 
@@ -69,7 +70,7 @@ TEST(Hungarian, RejectsBadInput) {
 }
 
 TEST(LayerMap, RatioGroupsFollowThePaper) {
-    // METHOD.md 1.3: 28 -> 6, s = 4, the last block gets layers 20-27.
+    // docs/method.md#layer-map: 28 -> 6, s = 4, the last block gets layers 20-27.
     auto g = ratio_groups(28, 6);
     ASSERT_EQ(g.size(), 6u);
     EXPECT_EQ(g[0], (std::vector<int64_t>{0, 1, 2, 3}));
@@ -81,7 +82,7 @@ TEST(LayerMap, RatioGroupsFollowThePaper) {
 }
 
 TEST(LayerMap, AllBlocksVersusMlstmOnly) {
-    // METHOD.md 3.7: 28 layers, 6 blocks with mLSTM at 1, 3, 5.
+    // docs/method.md#layer-map: 28 layers, 6 blocks with mLSTM at 1, 3, 5.
     std::vector<std::string> types = {"slstm", "mlstm", "slstm", "mlstm", "slstm", "mlstm"};
     LayerMap a = ratio_layer_map(28, types, LayerGrouping::AllBlocks);
     ASSERT_EQ(a.pairs.size(), 4u + 4u + 8u);

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Independent numpy/scipy check of the C++ alignment metrics (issue 5).
+"""Independent numpy/scipy check of the C++ alignment metrics.
 
 Reads align_fixtures.h5 written by analysis_tests (RefFixtures.Export): random teacher maps P,
 normalised student maps A, validity masks and the C++ results, and recomputes every metric with

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""CLI check of `dxl align` (issue 5) on the golden tiny models (GPT-2 2x4 heads, xLSTM mLSTM+sLSTM).
+"""CLI check of `dxl align` on the golden tiny models (GPT-2 2x4 heads, xLSTM mLSTM+sLSTM).
 
 1. In-memory mode on tests/data/inputs/tiny_ids.txt writes summary.json, pairs.csv, heads.csv and
    align.h5; the files agree with each other (h5py reads /align), the assignment is a permutation

@@ -1,5 +1,5 @@
 // Exports random fixtures with the C++ alignment results to DXL_ALIGN_FIXTURE (HDF5) for the
-// independent numpy/scipy check in check_alignment_ref.py (issue 5). Part of analysis_tests;
+// independent numpy/scipy check in check_alignment_ref.py. Part of analysis_tests;
 // ctest runs the python check after it (FIXTURES_SETUP/REQUIRED).
 #include <gtest/gtest.h>
 #include <torch/torch.h>

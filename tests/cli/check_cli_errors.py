@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""CLI bad-input check (issue 2): every bad input exits non-zero with ONE clear line on stderr
+"""CLI bad-input check: every bad input exits non-zero with ONE clear line on stderr
 that names the problem, never a crash (signal) or a stack trace, and leaves no output file.
 Usage: check_cli_errors.py DXL_BINARY MODELS_DIR SCRATCH_DIR
 """

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""CLI golden check (issue 2): `dxl forward` on every golden model directory must reproduce its
+"""CLI golden check: `dxl forward` on every golden model directory must reproduce its
 expected.h5 (logits and every attention layer) within the file's own tolerance attributes.
 
 Reads both files with h5py, an independent HDF5 reader. Also checks that every mLSTM form gives

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Capture store (issue 3): disk full. The capture runs under a file-size limit (RLIMIT_FSIZE, as
+"""Capture store: disk full. The capture runs under a file-size limit (RLIMIT_FSIZE, as
 `ulimit -f` sets; writes past it fail with EFBIG like a full disk). It must exit non-zero with a
 clear message, leave no file under the final name, and keep the committed samples recoverable.
 Usage: check_capture_diskfull.py DXL_BINARY MODELS_DIR SCRATCH_DIR

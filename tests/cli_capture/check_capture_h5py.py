@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Capture store (issue 3): `dxl capture` on the golden tiny teacher/student writes a file that
+"""Capture store: `dxl capture` on the golden tiny teacher/student writes a file that
 plain h5py (an independent HDF5 reader; LZF is built into h5py) reads with the documented
 shapes, dtypes, attributes and NXdata chain; teacher attn_probs equal `dxl forward`'s for the
 same tokens; `dxl inspect` summarises it; the size guard refuses with a remedy; truncated and
@@ -97,7 +97,8 @@ def main():
             for n in ("igate_pre", "fgate_pre", "zgate_pre", "ogate_pre", "c", "n", "m", "h"):
                 assert s1[n].shape == (T, 64), (n, s1[n].shape)
             # Independent check of the stored statistics: A rebuilt in numpy from q, k, gates
-            # (METHOD.md 3.1) matches the stored implicit attention (fp16 inputs, so a loose bound).
+            # (docs/method.md#implicit-attention) matches the stored implicit attention (fp16
+            # inputs, so a loose bound).
             q = b["q"][:].astype(np.float64)
             k = b["k"][:].astype(np.float64)
             ig = b["igate_pre"][:].astype(np.float64)

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Capture store (issue 3): SIGKILL the capture writer at random moments. After each kill the
+"""Capture store: SIGKILL the capture writer at random moments. After each kill the
 documented recovery (`dxl inspect NAME --repair`) yields a file that plain h5py opens and that
 holds exactly the committed samples: manifest count == sample groups, each sample's tokens equal
 its input line, and `dxl inspect` verifies every checksum. A run that finished is checked as is.

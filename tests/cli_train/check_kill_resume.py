@@ -1,4 +1,4 @@
-"""Issue 4: `dxl distill` killed with SIGKILL mid-run and resumed with `--resume auto` ends with
+"""Resume: `dxl distill` killed with SIGKILL mid-run and resumed with `--resume auto` ends with
 byte-identical weights and identical loss logs to an uninterrupted run.
 usage: check_kill_resume.py DXL SCRATCH [STEPS]   (STEPS default 40; scripts/ runs 2000)"""
 import json

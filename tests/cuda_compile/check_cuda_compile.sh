@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CI check (issue 7): the CUDA kernels compile with nvcc (sm_90 SASS + PTX) in a separate build
+# CI check: the CUDA kernels compile with nvcc (sm_90 SASS + PTX) in a separate build
 # tree with DXL_ENABLE_CUDA=ON, even on a machine without a GPU. Needs nvcc (/usr/local/cuda on the
 # reference machines); a machine without it fails with a message, since CI always has it.
 set -euo pipefail

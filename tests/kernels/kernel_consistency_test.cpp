@@ -1,4 +1,4 @@
-// Issue #7: ONE table-driven consistency test for every kernel (STYLE principle 8, after ggml's
+// ONE table-driven consistency test for every kernel (docs/conventions.md#tests, after ggml's
 // test-backend-ops). Each case runs the kernel (CPU reference, or the CUDA version in the *_CUDA
 // tests) and an independent composite LibTorch version written here in float64, on FRESH random
 // inputs (seed printed on failure; set DXL_TEST_SEED to replay), with every output poisoned

@@ -1,4 +1,4 @@
-// Issue #7: the chunkwise mLSTM CPU reference against the xlstm `chunkwise_simple` goldens
+// The chunkwise mLSTM CPU reference against the xlstm `chunkwise_simple` goldens
 // (tests/data/golden/mlstm_chunkwise.h5), at the README tolerances: float32 cases within 10x the
 // reference's own float32-vs-float64 deviation (floor 1e-5), float64 cases (run here in float32)
 // within the README's typical float32 level of 2e-4. The golden states scale q instead of k, so

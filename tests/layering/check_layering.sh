@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Layering rules of ARCHITECTURE.md, checked on the sources (STYLE.md 1-2):
+# Layering rules of docs/architecture.md#layers, checked on the sources:
 # core/ and kernels/ never include Qt; widgets/ never includes torch, HDF5 or CUDA; kernels/ never
 # includes torch or HDF5; app/cli never includes Qt.
 set -u

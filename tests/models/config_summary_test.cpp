@@ -1,6 +1,7 @@
 // dxl_core: analytic parameter counts from configs equal the instantiated models' counts, the
 // paper preset student of a Qwen2.5-1.5B-shaped teacher has 550.92 M / 84.18 M parameters
-// (METHOD.md 1.5), the registry rejects unknown architectures, and thread defaults.
+// (docs/method.md#blocks-and-students), the registry rejects unknown architectures, and thread
+// defaults.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 

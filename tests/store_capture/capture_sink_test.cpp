@@ -1,4 +1,4 @@
-// Capture store (issue 3), torch part: the H5 sink on the golden tiny models writes what the
+// Capture store, torch part: the H5 sink on the golden tiny models writes what the
 // model engine computes, and the reader rebuilds A and C/n/m exactly from the stored statistics.
 #include <gtest/gtest.h>
 #include <torch/torch.h>

@@ -1,4 +1,4 @@
-// Capture store (issue 3), torch-free part: writer/reader round trip of every dtype, lazy
+// Capture store, torch-free part: writer/reader round trip of every dtype, lazy
 // slices, manifest and checksums, crash recovery, append, damaged and foreign files.
 #include <gtest/gtest.h>
 

@@ -1,5 +1,6 @@
 // mLSTM / sLSTM cells against the NX-AI/xlstm goldens (mlstm_{parallel,recurrent,chunkwise}.h5,
-// slstm_cell.h5) and the METHOD.md 2.9 cross-form identities on random inputs.
+// slstm_cell.h5) and the cross-form identities (docs/method.md#cross-form-identities) on random
+// inputs.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -224,7 +225,7 @@ TEST(SlstmGolden, CellBothLayouts) {
     }
 }
 
-// ---- METHOD.md 2.9 cross-form identities on random inputs ----
+// ---- cross-form identities on random inputs (docs/method.md#cross-form-identities) ----
 
 struct Rand {
     torch::Tensor q, k, v, ig, fg;

@@ -1,4 +1,4 @@
-// Capture files in the studio (issue 6): a capture written by `dxl capture` on the golden tiny
+// Capture files in the studio: a capture written by `dxl capture` on the golden tiny
 // models shows the same maps, alignment and states as running the models on its tokens; several
 // samples are selectable; a truncated or foreign file is a specific error, never a crash. And the
 // editable layer map: presets, edits coalesced into one change, cells outside the map never
@@ -268,7 +268,7 @@ TEST(StudioCapture, OpenSelectSamplesAndSurviveDamagedFiles) {
     for (const auto& [row, col] : w.alignmentPage()->matrix()->matches())
         EXPECT_GE(row, 4) << "match outside the layer map";
     ASSERT_EQ(errors.count(), 0) << errors.at(0).at(0).toString().toStdString();
-    // A display filter and a chip highlight (ANCHORS_TOOLS rows 16, 11): computed on the worker,
+    // A display filter and a chip highlight: computed on the worker,
     // flagged on the page, recorded in the provenance.
     Selection sel = w.attentionPage()->selection();
     sel.filter.topK = 3;

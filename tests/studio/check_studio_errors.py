@@ -1,4 +1,4 @@
-"""dxl-studio must report bad input as an error and exit cleanly, never crash (issue 6 Quality).
+"""dxl-studio must report bad input as an error and exit cleanly, never crash.
 
 usage: check_studio_errors.py DXL_STUDIO MODELS_DIR SCRATCH
 

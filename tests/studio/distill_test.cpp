@@ -1,4 +1,4 @@
-// Distill dock pieces (issue 6): the log tail picks up records appended to a growing run log
+// Distill dock pieces: the log tail picks up records appended to a growing run log
 // (and starts over when `--resume auto` truncates it), the dock's 40 ms timer feeds the plots
 // from a watched folder, presets and model defaults of the config form, validation with the
 // core's message, per-run colours, and the runner's pause / stop / resume on the tiny models.

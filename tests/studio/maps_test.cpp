@@ -1,4 +1,4 @@
-// The linked maps' display filters, rollout and token highlight (ANCHORS_TOOLS rows 16, 6, 11) on
+// The linked maps' display filters, rollout and token highlight on
 // the golden tiny models: top-k keeps exactly k causal entries per row, a dropped sink leaves rows
 // that sum to 1 over j >= 1, a threshold zeroes what is below it, the raw signed map is ranked by
 // |A| and not renormalised; the rollout panes equal core/analysis rollout of the single-head maps;

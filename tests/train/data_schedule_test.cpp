@@ -1,5 +1,6 @@
-// Tests of the torch-free parts of issue 4: corpora and the UTF-8 policy, synthetic tasks,
-// packing/shuffling/held-out split, Δ-schedules (METHOD.md 1.4 table), the CRC-framed run log
+// Tests of the torch-free parts of the distillation engine: corpora and the UTF-8 policy, synthetic
+// tasks,
+// packing/shuffling/held-out split, Δ-schedules (docs/method.md#schedules), the CRC-framed run log
 // and run-config presets.
 #include <gtest/gtest.h>
 

@@ -1,4 +1,5 @@
-// Tests of the torch parts of issue 4: loss terms against brute-force double-precision loops,
+// Tests of the torch parts of the distillation engine: loss terms against brute-force
+// double-precision loops,
 // AdamW against torch::optim::AdamW, student initialisation for a teacher, graph-keeping
 // capture, and end-to-end runs: determinism across a crash + resume, non-finite handling,
 // pre-flight errors, and the mohawk / lolcats stage pipelines.

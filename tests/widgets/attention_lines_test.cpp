@@ -1,4 +1,4 @@
-// AttentionLines (ANCHORS_TOOLS row 2): the edges drawn are exactly the top-k keys of each query
+// AttentionLines: the edges drawn are exactly the top-k keys of each query
 // row of each map (checked against a brute-force sort), the window follows the selected query on
 // long inputs, a click selects a query, and the figure exports with its edge list.
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// Curve math behind the loss plots (ANCHORS_TOOLS rows 36, 39): Gaussian and running-mean
+// Curve math behind the loss plots: Gaussian and running-mean
 // smoothing with NaN gaps and edges, percentile autoscale ranges. Hand-computed small vectors.
 #include <gtest/gtest.h>
 

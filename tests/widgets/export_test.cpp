@@ -1,4 +1,4 @@
-// Export validity (issue 6): PNG signature and pixel size at the chosen DPI, PDF header (and
+// Export validity: PNG signature and pixel size at the chosen DPI, PDF header (and
 // pdfinfo page size where installed), SVG parses with QSvgRenderer and keeps text as <text>,
 // CSV/JSON data and the provenance sidecar. Set DXL_WIDGET_TEST_OUT to keep the files.
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// LossPlot / LinePlot display options (ANCHORS_TOOLS rows 36, 39, 40): smoothing choice,
+// LossPlot / LinePlot display options: smoothing choice,
 // outlier-robust autoscale, "y from 0", the decimation badge and their provenance.
 #include <gtest/gtest.h>
 

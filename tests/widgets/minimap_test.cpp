@@ -1,4 +1,4 @@
-// Heatmap minimap (ANCHORS_TOOLS row 15): shown only while zoomed in, its rectangle is the visible
+// Heatmap minimap: shown only while zoomed in, its rectangle is the visible
 // window scaled into the inset, a click recentres the view and the linked panes follow, it gives
 // no cell tooltip, stays out of exported figures and is hidden again at full view.
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// Widget behaviour tests (issue 6): colormaps, LOD pyramid, heatmap tooltips/label thinning/LOD,
+// Widget behaviour tests: colormaps, LOD pyramid, heatmap tooltips/label thinning/LOD,
 // linked panes, head grid keyboard navigation, metrics model, alignment clicks, loss smoothing.
 #include <gtest/gtest.h>
 

@@ -1,4 +1,5 @@
-// Alignment metrics between teacher attention P and student implicit attention Â (METHOD.md §3.2)
+// Alignment metrics between teacher attention P and student implicit attention Â
+// (docs/method.md#alignment-metrics)
 // for every teacher-head x student-head pair of one layer pair, in one call.
 //
 // Entries compared: the causal triangle (j <= i) restricted to valid positions (row i and column

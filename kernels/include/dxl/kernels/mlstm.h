@@ -1,4 +1,4 @@
-// mLSTM cell kernels (xLSTM v1 semantics, METHOD.md §2.2 and §2.4): chunkwise forward, its
+// mLSTM cell kernels (xLSTM v1 semantics, docs/method.md#mlstm-cell): chunkwise forward, its
 // backward, and the fused recurrent step used for generation.
 //
 // Conventions shared by every function here:
