@@ -11,7 +11,10 @@
 #   4. times every row with bench/real_scale_bench and bench/distill_bench, and the same work
 #      written plainly in Python (scripts/gpu_baselines.py: PyTorch + transformers);
 #   5. prints one markdown table (also $OUT/table.md when OUT is set, else build-gpu/table.md).
-# Usage: bash scripts/check_gpu.sh [build-dir]     DXL_CHECK_QUICK=1 shrinks every shape (dry run).
+# Usage: bash scripts/check_gpu.sh [build-dir]
+#   DXL_CHECK_QUICK=1 shrinks every shape; with DXL_CHECK_SKIP_BUILD=1 DXL_TEST_DEVICE=cpu
+#   DXL_BENCH_DEVICE=cpu and an existing CPU build (bash scripts/check_gpu.sh build) it is a dry run
+#   of the whole script on a machine without a GPU.
 set -uo pipefail
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${1:-$SRC/build-gpu}
@@ -42,14 +45,17 @@ if [ -d "$G" ]; then
         -DHDF5_C_LIBRARY_hdf5="$G/hdf5/lib/libhdf5.so" -DHDF5_USE_STATIC_LIBRARIES=OFF)
   say "dependencies from $G"
 fi
-PY=python3
+PY=${DXL_CHECK_PYTHON:-python3}  # the Python that holds torch (pip torch with CUDA on a GPU machine)
 TORCH_PREFIX=$($PY -c 'import torch; print(torch.utils.cmake_prefix_path)' 2>/dev/null)
 say "torch: $($PY -c 'import torch; print(torch.__version__, torch.version.cuda, torch.cuda.is_available())' 2>&1)"
 
 # --- 1. build ----------------------------------------------------------------------------------
 TARGETS=(dxl model_tests student_tests train_tests kernel_tests real_scale_bench distill_bench)
 built=0
+# DXL_CHECK_SKIP_BUILD=1 reuses a build that is already there (a CPU dry run over build/).
+[ "${DXL_CHECK_SKIP_BUILD:-0}" = 1 ] && [ -x "$BUILD/app/cli/dxl" ] && built=1
 for std in 17 20; do
+  [ $built = 1 ] && break
   if cmake -S "$SRC" -B "$BUILD" -G Ninja --preset gpu -DCMAKE_CXX_STANDARD=$std -DDXL_BUILD_STUDIO=OFF \
        ${TORCH_PREFIX:+-DCMAKE_PREFIX_PATH="$TORCH_PREFIX"} "${DEPS[@]}" >>"$LOG" 2>&1 &&
      timeout 330 cmake --build "$BUILD" --target "${TARGETS[@]}" -j"$JOBS" >>"$LOG" 2>&1; then

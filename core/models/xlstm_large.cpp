@@ -440,8 +440,10 @@ class XlargeModel : public LanguageModel {
             x = rms_norm(x, m.m_out_norm, m_cfg.norm_eps, m_cfg.norm_reduction_force_float32);
         capture::emit(sink, {"student", -1, point::kFinalHidden}, [&] { return x; });
         torch::Tensor logits = F::linear(x, m.m_head.defined() ? m.m_head : m.m_emb);  // (B,T,V)
-        // Logits of a reduced-precision model are returned in float32, as the teachers' are.
-        return mlstm::cell_precision(soft_cap(logits, m_cfg.output_logit_soft_cap));
+        // Logits of a reduced-precision model are returned in float32, as the teachers' are;
+        // under autocast (float32 weights) they stay in the autocast dtype.
+        logits = soft_cap(logits, m_cfg.output_logit_soft_cap);
+        return mlstm::is_reduced(m.m_emb.scalar_type()) ? logits.to(torch::kFloat32) : logits;
     }
 
     XlargeConfig m_cfg;

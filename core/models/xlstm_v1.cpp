@@ -452,9 +452,12 @@ class XlstmV1Model : public LanguageModel {
         }
         if (m.m_post_norm.defined()) x = layer_norm(x, m.m_post_norm);
         capture::emit(sink, {"student", -1, point::kFinalHidden}, [&] { return x; });
-        // Logits of a reduced-precision model are returned in float32, as the teachers' are.
-        return mlstm::cell_precision(
-            torch::nn::functional::linear(x, m.m_head.defined() ? m.m_head : m.m_emb));
+        // Logits of a reduced-precision model are returned in float32, as the teachers' are;
+        // under autocast (float32 weights) they stay in the autocast dtype for the chunked
+        // losses, which never hold a second full-vocabulary copy.
+        torch::Tensor logits =
+            torch::nn::functional::linear(x, m.m_head.defined() ? m.m_head : m.m_emb);  // (B,T,V)
+        return mlstm::is_reduced(m.m_emb.scalar_type()) ? logits.to(torch::kFloat32) : logits;
     }
 
     XlstmConfig m_cfg;
