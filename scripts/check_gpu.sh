@@ -106,7 +106,7 @@ say "models in $WORK"
 # --- 4. timings ---------------------------------------------------------------------------------
 LENGTHS="2048,8192,32768"
 FILTER="."
-[ "$QUICK" = 1 ] && { LENGTHS="256,512"; FILTER="teacher|decode|/2048$"; }
+[ "$QUICK" = 1 ] && { LENGTHS="2048"; FILTER="teacher|decode|/2048/"; }
 DXL_BENCH_TEACHER=$WORK/teacher DXL_BENCH_STUDENT=$WORK/student DXL_BENCH_DEVICE=${DXL_BENCH_DEVICE:-auto} \
 DXL_BENCH_DTYPE=bf16 timeout 180 "$BUILD/bench/real_scale_bench" --benchmark_format=json \
   --benchmark_filter="$FILTER" --benchmark_min_time=0.2 >"$RESULTS/real_scale.json" 2>>"$LOG" ||
@@ -133,7 +133,7 @@ for f in ("real_scale.json", "distill.json"):
         for b in json.load(open(p)).get("benchmarks", []):
             if b.get("error_occurred"):
                 continue
-            name = b["name"].replace("BM_", "").split("/manual_time")[0]
+            name = b["name"].replace("BM_", "").split("/manual_time")[0].split("/iterations:")[0]
             ours[name] = b
     except Exception as e:
         print(f"<!-- {f}: {e} -->")

@@ -151,7 +151,7 @@ def main():
                 q, k, v, i, f = qkv(T, device, dtype, True)
                 emit(f"mlstm_chunkwise_fwdbwd/{T}",
                      timed(lambda: mlstm_chunkwise(q, k, v, i, f).sum().backward(), device), T)
-        if "sdpa" in rows:
+        if "sdpa" in rows and hasattr(F, "scaled_dot_product_attention"):  # torch >= 2.0
             q, k, v, _, _ = qkv(T, device, dtype, False)
             emit(f"sdpa_fwd/{T}", timed(lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True),
                                         device), T)

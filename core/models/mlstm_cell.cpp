@@ -107,18 +107,34 @@ ChunkPass chunk_pass(const torch::Tensor& q,   // (B, H, NC, L, Dh)
     torch::Tensor scale = (m_loc - m_new).exp();                          // (B, H, NC)
     torch::Tensor kv_s = kv * scale.unsqueeze(-1).unsqueeze(-1);          // (B, H, NC, Dh, Dv)
     torch::Tensor ks_s = ksum * scale.unsqueeze(-1);                      // (B, H, NC, Dh)
-    torch::Tensor C_all =
-        torch::empty({B, H, NC + 1, Dh, Dv}, q.options());                // (B, H, NC+1, Dh, Dv)
-    torch::Tensor n_all = torch::empty({B, H, NC + 1, Dh}, q.options());  // (B, H, NC+1, Dh)
-    C_all.select(2, 0).copy_(C0);
-    n_all.select(2, 0).copy_(n0);
-    torch::Tensor decay_c = decay.unsqueeze(-1).unsqueeze(-1);  // (B, H, NC, 1, 1)
-    torch::Tensor decay_n = decay.unsqueeze(-1);                // (B, H, NC, 1)
-    for (int64_t c = 0; c < NC; ++c) {
-        torch::Tensor C_out = C_all.select(2, c + 1);
-        torch::addcmul_out(C_out, kv_s.select(2, c), C_all.select(2, c), decay_c.select(2, c));
-        torch::Tensor n_out = n_all.select(2, c + 1);
-        torch::addcmul_out(n_out, ks_s.select(2, c), n_all.select(2, c), decay_n.select(2, c));
+    torch::Tensor decay_c = decay.unsqueeze(-1).unsqueeze(-1);            // (B, H, NC, 1, 1)
+    torch::Tensor decay_n = decay.unsqueeze(-1);                          // (B, H, NC, 1)
+    torch::Tensor C_all, n_all;  // (B, H, NC+1, Dh, Dv), (B, H, NC+1, Dh)
+    const bool grad =
+        torch::GradMode::is_enabled() &&
+        (q.requires_grad() || k.requires_grad() || v.requires_grad() || ig.requires_grad() ||
+         fg.requires_grad() || C0.requires_grad() || n0.requires_grad());
+    if (grad) {
+        // Training: out-of-place steps that autograd can follow. The backward then reuses the
+        // NC chunk states (memory O(NC Dh Dv), never O(T^2)).
+        std::vector<torch::Tensor> Cs{C0}, ns{n0};
+        for (int64_t c = 0; c < NC; ++c) {
+            Cs.push_back(torch::addcmul(kv_s.select(2, c), Cs.back(), decay_c.select(2, c)));
+            ns.push_back(torch::addcmul(ks_s.select(2, c), ns.back(), decay_n.select(2, c)));
+        }
+        C_all = torch::stack(Cs, 2);
+        n_all = torch::stack(ns, 2);
+    } else {
+        C_all = torch::empty({B, H, NC + 1, Dh, Dv}, q.options());
+        n_all = torch::empty({B, H, NC + 1, Dh}, q.options());
+        C_all.select(2, 0).copy_(C0);
+        n_all.select(2, 0).copy_(n0);
+        for (int64_t c = 0; c < NC; ++c) {
+            torch::Tensor C_out = C_all.select(2, c + 1);
+            torch::addcmul_out(C_out, kv_s.select(2, c), C_all.select(2, c), decay_c.select(2, c));
+            torch::Tensor n_out = n_all.select(2, c + 1);
+            torch::addcmul_out(n_out, ks_s.select(2, c), n_all.select(2, c), decay_n.select(2, c));
+        }
     }
     ChunkPass out;
     out.C_all = C_all;
@@ -141,9 +157,18 @@ ChunkPass chunk_pass(const torch::Tensor& q,   // (B, H, NC, L, Dh)
     // 3-way broadcast expression is ~25x slower in ATen on CPU). Entries above the diagonal may
     // overflow to inf before tril_ zeroes them; below it the exponent is <= 0 by the choice of
     // stab.
-    torch::Tensor E = (b.unsqueeze(-1) - stab).expand({B, H, NC, L, L}).contiguous();  // (.., L, L)
-    E.add_((ig - b).unsqueeze(-2)).exp_().tril_();
-    E.mul_(batched_matmul(q, k.transpose(-1, -2)));
+    torch::Tensor E;  // (B, H, NC, L, L)
+    if (grad) {
+        // Out of place for autograd; entries above the diagonal are masked to -inf before exp
+        // (an inf there would turn the zeroed gradient into NaN).
+        torch::Tensor log_e = ((b.unsqueeze(-1) - stab) + (ig - b).unsqueeze(-2))
+                                  .masked_fill(upper_mask(L, q.device()), -INFINITY);
+        E = log_e.exp() * batched_matmul(q, k.transpose(-1, -2));
+    } else {
+        E = (b.unsqueeze(-1) - stab).expand({B, H, NC, L, L}).contiguous();
+        E.add_((ig - b).unsqueeze(-2)).exp_().tril_();
+        E.mul_(batched_matmul(q, k.transpose(-1, -2)));
+    }
     torch::Tensor normalizer =
         torch::maximum((E.sum(-1, true) + inter_n).abs(), (-stab).exp()) + eps;  // (.., L, 1)
     out.h = (batched_matmul(E, v) + inter_C) / normalizer;  // (B, H, NC, L, Dv)

@@ -277,6 +277,33 @@ TEST(MlstmCrossForm, ParallelRecurrentChunkwise) {
     }
 }
 
+// Training through the chunkwise form (T above the auto threshold): gradients of every input
+// equal those through the parallel form (float64), with ragged chunks and several chunks.
+TEST(MlstmCrossForm, ChunkwiseGradientsEqualParallel) {
+    for (int64_t T : {37, 130}) {
+        Rand r = random_inputs(2, 3, T, 16, torch::kFloat64, 300 + T);
+        std::vector<torch::Tensor> inputs{r.q, r.k, r.v, r.ig, r.fg};
+        auto grads = [&](bool chunkwise) {
+            std::vector<torch::Tensor> x;
+            for (const auto& t : inputs)
+                x.push_back(t.detach().clone().requires_grad_(true));
+            torch::Tensor h = chunkwise ? mlstm::chunkwise(x[0], x[1], x[2], x[3], x[4], 16).h
+                                        : mlstm::parallel(x[0], x[1], x[2], x[3], x[4]);
+            (h * h).sum().backward();
+            std::vector<torch::Tensor> g;
+            for (const auto& t : x)
+                g.push_back(t.grad());
+            return g;
+        };
+        auto gp = grads(false), gc = grads(true);
+        for (size_t i = 0; i < gp.size(); ++i) {
+            ASSERT_TRUE(gc[i].defined()) << "input " << i;
+            const double scale = std::max(1.0, gp[i].abs().max().item<double>());
+            EXPECT_LE(max_abs_diff(gc[i], gp[i]), 1e-5 * scale) << "input " << i << " T=" << T;
+        }
+    }
+}
+
 TEST(MlstmCrossForm, DistinctValueHeadDim) {
     // xLSTM-Large style: d_qk = 8, d_v = 16.
     Rand r = random_inputs(1, 2, 45, 8, torch::kFloat64, 21);
