@@ -328,21 +328,6 @@ void MainWindow::buildMenus() {
     view->addAction(distill);
 }
 
-void MainWindow::setDevice(const QString& device) {
-    if (m_device->findText(device) < 0) m_device->addItem(device);
-    m_device->setCurrentText(device);
-    QMetaObject::invokeMethod(
-        m_worker, [w = m_worker, device] { w->setDevice(device); }, Qt::QueuedConnection);
-    const ModelsLoaded& dirs = modelDirs();
-    if (!dirs.teacher.dir.empty() && !dirs.student.dir.empty())
-        openModels(QString::fromStdString(dirs.teacher.dir),
-                   QString::fromStdString(dirs.student.dir), m_attention->input());
-}
-
-QString MainWindow::device() const {
-    return m_device->currentText();
-}
-
 void MainWindow::openModels(const QString& teacherDir, const QString& studentDir,
                             const QString& input) {
     m_pendingInput = input;
