@@ -6,7 +6,9 @@
 #include <QJsonArray>
 #include <QKeyEvent>
 #include <QPainter>
+#include <QToolTip>
 #include <cmath>
+#include <limits>
 
 #include "widgets/colormaps.h"
 
@@ -46,6 +48,7 @@ QImage heatmapImage(const HeatmapData& data) {
 HeadGrid::HeadGrid(QWidget* parent) : QWidget(parent) {
     setFocusPolicy(Qt::StrongFocus);
     setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Expanding);
+    setMouseTracking(true);  // hover names the head under the cursor
 }
 
 void HeadGrid::setThumbnails(std::vector<HeatmapData> thumbnails, int layers, int heads,
@@ -72,6 +75,16 @@ void HeadGrid::setCellScores(std::vector<double> scores) {
     update();
 }
 
+void HeadGrid::setCellValues(std::vector<double> values, const QString& metric) {
+    m_values = std::move(values);
+    m_metric = metric;
+    update();
+}
+
+bool HeadGrid::showsMetricHeatmap() const {
+    return heatmapAt(size());
+}
+
 QSize HeadGrid::sizeHint() const {
     return QSize(kLabelW + std::max(1, m_heads) * 64, kHeaderH + std::max(1, m_layers) * 64);
 }
@@ -91,28 +104,66 @@ QRect HeadGrid::cellRect(int layer, int head) const {
     return cellRectIn(size(), m_layers, m_heads, layer, head);
 }
 
+bool HeadGrid::heatmapAt(const QSize& size) const {
+    if (m_values.empty() || m_layers == 0 || m_heads == 0) return false;
+    return cellRectIn(size, m_layers, m_heads, 0, 0).width() + kGap < thumbnailMinSide();
+}
+
 void HeadGrid::paintGrid(QPainter& p, const QSize& size) const {
     p.fillRect(QRect(QPoint(0, 0), size), palette().window());
     p.setPen(palette().windowText().color());
     QFont bold = font();
     bold.setBold(true);
     p.setFont(bold);
-    p.drawText(QRect(0, 0, size.width(), 18), Qt::AlignLeft | Qt::AlignVCenter, m_title);
+    const bool heat = heatmapAt(size);
+    // Metric colour scale over the finite values (the range goes into the title).
+    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    for (double v : m_values) {
+        if (std::isfinite(v)) {
+            lo = std::min(lo, v);
+            hi = std::max(hi, v);
+        }
+    }
+    if (!(hi > lo)) hi = lo + 1e-9;
+    const QString title =
+        heat ? m_title +
+                   tr("  ·  colour: %1 %2 … %3").arg(m_metric).arg(lo, 0, 'g', 3).arg(hi, 0, 'g', 3)
+             : m_title;
+    p.drawText(QRect(0, 0, size.width(), 18), Qt::AlignLeft | Qt::AlignVCenter,
+               p.fontMetrics().elidedText(title, Qt::ElideRight, size.width()));
     p.setFont(font());
-    for (int h = 0; h < m_heads; ++h) {
+    // Small cells: label every k-th head / layer so labels never overlap.
+    const int side = cellRectIn(size, m_layers, m_heads, 0, 0).width() + kGap;
+    const int headStep =
+        std::max(1, (p.fontMetrics().horizontalAdvance(QStringLiteral("H00")) + 4 + side - 1) /
+                        std::max(1, side));
+    const int layerStep = std::max(1, (p.fontMetrics().height() + side - 1) / std::max(1, side));
+    for (int h = 0; h < m_heads; h += headStep) {
         const QRect r = cellRectIn(size, m_layers, m_heads, 0, h);
-        p.drawText(QRect(r.left(), 18, r.width(), 16), Qt::AlignCenter,
+        p.drawText(QRect(r.center().x() - 20, 18, 40, 16), Qt::AlignCenter,
                    QStringLiteral("H%1").arg(h));
     }
+    QCPColorGradient gradient = makeGradient(Colormap::Viridis);  // color() is non-const
     for (int l = 0; l < m_layers; ++l) {
         const QRect r0 = cellRectIn(size, m_layers, m_heads, l, 0);
-        p.drawText(QRect(0, r0.top(), kLabelW - 4, r0.height()), Qt::AlignRight | Qt::AlignVCenter,
-                   QStringLiteral("%1%2").arg(m_prefix).arg(l));
+        if (l % layerStep == 0)
+            p.drawText(QRect(0, r0.center().y() - 10, kLabelW - 4, 20),
+                       Qt::AlignRight | Qt::AlignVCenter,
+                       QStringLiteral("%1%2").arg(m_prefix).arg(l));
         QRect empty;  // cells of this row without an image: the row note is written once across
         for (int h = 0; h < m_heads; ++h) {
             const QRect r = cellRectIn(size, m_layers, m_heads, l, h);
             const size_t idx = static_cast<size_t>(l * m_heads + h);
-            if (idx < m_images.size() && !m_images[idx].isNull()) {
+            const double v = idx < m_values.size() ? m_values[idx] : std::nan("");
+            if (heat && std::isfinite(v)) {
+                p.fillRect(r.adjusted(-kGap / 2, -kGap / 2, kGap / 2 - 1, kGap / 2 - 1),
+                           QColor::fromRgb(gradient.color(v, QCPRange(lo, hi))));
+                continue;
+            }
+            if (heat) {
+                p.fillRect(r, QColor(240, 240, 240));
+                empty = empty.united(r);
+            } else if (idx < m_images.size() && !m_images[idx].isNull()) {
                 p.drawImage(r, m_images[idx]);
             } else {
                 p.fillRect(r, QColor(240, 240, 240));
@@ -220,6 +271,22 @@ void HeadGrid::mousePressEvent(QMouseEvent* event) {
 void HeadGrid::mouseDoubleClickEvent(QMouseEvent* event) {
     int l = 0, h = 0;
     if (hitTest(event->pos(), &l, &h)) emit activated(l, h);
+}
+
+void HeadGrid::mouseMoveEvent(QMouseEvent* event) {
+    int l = 0, h = 0;
+    if (!hitTest(event->pos(), &l, &h)) {
+        QToolTip::hideText();
+        return;
+    }
+    QString text = QStringLiteral("%1%2 H%3").arg(m_prefix).arg(l).arg(h);
+    const size_t idx = static_cast<size_t>(l * m_heads + h);
+    if (idx < m_values.size() && std::isfinite(m_values[idx]))
+        text += QStringLiteral("\n%1: %2").arg(m_metric).arg(m_values[idx], 0, 'g', 4);
+    else if (l < m_rowNotes.size() && !m_rowNotes[l].isEmpty())
+        text += QStringLiteral("\n") + m_rowNotes[l];
+    text += tr("\nclick: open");
+    QToolTip::showText(event->globalPosition().toPoint(), text, this);
 }
 
 QString HeadGrid::figureCsv() const {

@@ -191,8 +191,32 @@ AttentionPage::AttentionPage(QWidget* parent) : QWidget(parent) {
     split->setStretchFactor(1, 1);
     outer->addWidget(split, 1);
 
+    // sLSTM blocks have no implicit attention map: stepping onto one moves on to the next mLSTM
+    // block in the same direction (or stays), so no map request can fail on it. A rollout treats
+    // sLSTM blocks as identity and may end on any block.
+    connect(m_sb, qOverload<int>(&QSpinBox::valueChanged), this, [this](int b) {
+        const auto& types = m_models.student.blockTypes;
+        const bool roll = static_cast<MapMode>(m_mode->currentData().toInt()) == MapMode::Rollout;
+        if (!roll && !m_updating && b < static_cast<int>(types.size()) &&
+            types[static_cast<size_t>(b)] != "mlstm") {
+            const int step = b >= m_prevBlock ? 1 : -1;
+            int next = b;
+            while (next >= 0 && next < static_cast<int>(types.size()) &&
+                   types[static_cast<size_t>(next)] != "mlstm")
+                next += step;
+            const bool found = next >= 0 && next < static_cast<int>(types.size());
+            m_sb->setValue(found ? next : m_prevBlock);
+            return;
+        }
+        m_prevBlock = b;
+    });
     auto changed = [this] {
-        if (!m_updating) emit selectionChanged();
+        const auto& types = m_models.student.blockTypes;
+        const int b = m_sb->value();
+        const bool roll = static_cast<MapMode>(m_mode->currentData().toInt()) == MapMode::Rollout;
+        const bool slstm =
+            !roll && b < static_cast<int>(types.size()) && types[static_cast<size_t>(b)] != "mlstm";
+        if (!m_updating && !slstm) emit selectionChanged();
     };
     for (QSpinBox* s : {m_tl, m_th, m_sb, m_sh})
         connect(s, qOverload<int>(&QSpinBox::valueChanged), this, changed);
@@ -229,6 +253,7 @@ void AttentionPage::setModels(const ModelsLoaded& models) {
     for (int b = 0; b < static_cast<int>(models.student.blockTypes.size()); ++b) {
         if (models.student.blockTypes[static_cast<size_t>(b)] == "mlstm") {
             m_sb->setValue(b);
+            m_prevBlock = b;
             break;
         }
     }
@@ -457,11 +482,17 @@ void AttentionPage::updatePredictions() {
                 k, col,
                 new QTableWidgetItem(widgets::visibleTokenText(p[static_cast<size_t>(k)].label)));
             const auto prob = static_cast<double>(p[static_cast<size_t>(k)].probability);
-            // NaN: a top-K capture written without its log-normaliser (rank only).
-            m_predictions->setItem(
-                k, col + 1,
-                new QTableWidgetItem(std::isnan(prob) ? QStringLiteral("—")
-                                                      : QString::number(prob, 'f', 3)));
+            // NaN: a top-K capture written without its log-normaliser (rank only). With a 152k
+            // vocabulary most probabilities are far below 0.001: those are shown in scientific
+            // notation, and every cell carries the log-probability and the token id.
+            auto* item = new QTableWidgetItem(std::isnan(prob) ? QStringLiteral("—")
+                                              : prob >= 0.001  ? QString::number(prob, 'f', 3)
+                                                               : QString::number(prob, 'e', 1));
+            if (!std::isnan(prob))
+                item->setToolTip(tr("log p = %1, token id %2")
+                                     .arg(std::log(prob), 0, 'f', 3)
+                                     .arg(p[static_cast<size_t>(k)].id));
+            m_predictions->setItem(k, col + 1, item);
         }
     };
     fill(m_summary.teacherTopK[static_cast<size_t>(t)], 0);

@@ -90,6 +90,7 @@ class AttentionPage : public QWidget {
     widgets::AttentionLines* m_lines = nullptr;  // the same maps as lines
     QTabWidget* m_views = nullptr;               // heatmaps | lines
     QSpinBox *m_tl = nullptr, *m_th = nullptr, *m_sb = nullptr, *m_sh = nullptr;
+    int m_prevBlock = 0;  // last mLSTM block shown (sLSTM blocks are skipped)
     QComboBox *m_norm = nullptr, *m_scale = nullptr, *m_mode = nullptr, *m_highlight = nullptr;
     QCheckBox *m_shared = nullptr, *m_dropSink = nullptr;
     QToolButton* m_filter = nullptr;

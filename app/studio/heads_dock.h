@@ -1,8 +1,11 @@
 // The Heads dock: head grids (small multiples) of teacher and student plus the sortable per-head
-// metrics table. Activating a head asks the main window to open it in the linked heatmaps.
+// metrics table. Activating a head asks the main window to open it in the linked heatmaps. A
+// metric chooser colours grids whose cells are too small for thumbnails (layer x head heatmap)
+// and sorts the table by that metric, so its top rows are the top heads.
 #pragma once
 
 #include <QWidget>
+#include <vector>
 
 #include "app/studio/studio_types.h"
 
@@ -10,6 +13,7 @@ namespace dxl::widgets {
 class HeadGrid;
 class HeadMetricsView;
 }  // namespace dxl::widgets
+class QComboBox;
 
 namespace dxl::studio {
 
@@ -21,12 +25,18 @@ class HeadsDock : public QWidget {
     widgets::HeadGrid* teacherGrid() const { return m_teacher; }
     widgets::HeadGrid* studentGrid() const { return m_student; }
     widgets::HeadMetricsView* metricsView() const { return m_metrics; }
+    QComboBox* metricChooser() const { return m_metric; }
 
   signals:
     void teacherHeadChosen(int layer, int head);
     void studentHeadChosen(int block, int head);
 
   private:
+    void applyMetric();
+
+    QComboBox* m_metric = nullptr;
+    std::vector<HeadMetrics> m_values;
+    int m_teacherLayers = 0, m_teacherHeads = 0, m_studentLayers = 0, m_studentHeads = 0;
     widgets::HeadGrid* m_teacher = nullptr;
     widgets::HeadGrid* m_student = nullptr;
     widgets::HeadMetricsView* m_metrics = nullptr;

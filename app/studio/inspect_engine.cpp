@@ -20,7 +20,9 @@
 #include "core/capture/capture_reader_torch.h"
 #include "core/capture/memory_sink.h"
 #include "core/io/tokenizer.h"
+#include "core/io/tokenizer_bpe.h"
 #include "core/models/mlstm_cell.h"
+#include "core/models/model_peek.h"
 #include "core/models/registry.h"
 #include "core/runtime/device.h"
 #include "core/store/capture_reader.h"
@@ -107,6 +109,17 @@ ModelSummary summarize(const models::LanguageModel& model, const std::string& di
 
 }  // namespace
 
+namespace {
+std::string& tokenizerFile() {
+    static std::string path;  // set once from the command line before the worker starts
+    return path;
+}
+}  // namespace
+
+void InspectEngine::setTokenizerFile(const std::string& path) {
+    tokenizerFile() = path;
+}
+
 InspectEngine::InspectEngine() : m(std::make_unique<Impl>()) {}
 InspectEngine::~InspectEngine() = default;
 
@@ -132,6 +145,9 @@ std::string InspectEngine::checkDevice(const std::string& device) {
 
 ModelsLoaded InspectEngine::load(const std::string& teacherDir, const std::string& studentDir,
                                  const std::string& device) {
+    // A pair of different vocabularies is refused from the configs, before any weight is read
+    // (a 152k-token teacher with a byte-level student would load and show meaningless KL).
+    models::check_pairable(teacherDir, studentDir, "studio");
     models::LoadOptions lo;
     lo.device = runtime::resolve_device(device);
     auto teacher = models::load_model(teacherDir, lo);
@@ -142,7 +158,8 @@ ModelsLoaded InspectEngine::load(const std::string& teacherDir, const std::strin
     DXL_CHECK(student->info().family == "xlstm", UnsupportedError, "studio: the student ",
               studentDir, " is a ", student->info().family,
               " model; expected an xLSTM (xlstm_v1, xlstm_large)");
-    auto tok = io::load_tokenizer(teacherDir);
+    auto tok = tokenizerFile().empty() ? io::load_tokenizer(teacherDir)
+                                       : io::BpeTokenizer::load(tokenizerFile());
     teacher->module().eval();
     student->module().eval();
     m->teacher = std::move(teacher);

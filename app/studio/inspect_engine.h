@@ -19,6 +19,9 @@ class InspectEngine {
     InspectEngine(const InspectEngine&) = delete;
     InspectEngine& operator=(const InspectEngine&) = delete;
 
+    // The studio's --tokenizer: a tokenizer.json used instead of the teacher directory's for
+    // every pair loaded afterwards (empty: the directory's own).
+    static void setTokenizerFile(const std::string& path);
     // Loads both model directories (dxl::Error on failure; the old models stay loaded then).
     // "auto", "cpu" and "cuda:N" for every CUDA device this build sees.
     static std::vector<std::string> deviceChoices();

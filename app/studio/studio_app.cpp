@@ -23,6 +23,7 @@ QString studioUsage() {
         "                  [--session FILE] [--watch RUN_DIR] [--capture FILE]\n"
         "                  [--export all --out DIR]\n"
         "                  [--walkthrough DIR] [--device auto|cpu|cuda|cuda:N]\n"
+        "                  [--tokenizer FILE]\n"
         "  Defaults: DATA/models/tiny-teacher, DATA/models/tiny-student, "
         "DATA/inputs/default_input.txt (text; default_tokens.txt ids without a tokenizer)\n"
         "  --export all --out DIR  render every figure (PNG/PDF/SVG + CSV/JSON + provenance) and "
@@ -33,7 +34,8 @@ QString studioUsage() {
         "models\n"
         "  --walkthrough DIR       scripted tour that saves screenshots into DIR, then exits\n"
         "  --device D              where the models run (default auto: the first GPU when this\n"
-        "                          build has CUDA and one is present, else the CPU)\n");
+        "                          build has CUDA and one is present, else the CPU)\n"
+        "  --tokenizer FILE        a tokenizer.json for models that ship without one\n");
 }
 
 StudioOptions parseStudioOptions(const QStringList& args) {
@@ -67,6 +69,8 @@ StudioOptions parseStudioOptions(const QStringList& args) {
             value(&o.watchDir);
         else if (a == QStringLiteral("--capture"))
             value(&o.capture);
+        else if (a == QStringLiteral("--tokenizer"))
+            value(&o.tokenizer);
         else if (a == QStringLiteral("--walkthrough"))
             value(&o.walkthroughDir);
         else if (a == QStringLiteral("--device"))
@@ -110,9 +114,11 @@ bool readsText(const QString& modelDir) {
 
 // The default input: text (inputs/default_input.txt) for a teacher with a tokenizer, else the
 // token ids of inputs/default_tokens.txt.
-QString readDefaultInput(const QString& dataDir, const QString& teacherDir) {
-    const QString name = readsText(teacherDir) ? QStringLiteral("/inputs/default_input.txt")
-                                               : QStringLiteral("/inputs/default_tokens.txt");
+QString readDefaultInput(const QString& dataDir, const QString& teacherDir,
+                         const QString& tokenizer) {
+    const QString name = readsText(teacherDir) || !tokenizer.isEmpty()
+                             ? QStringLiteral("/inputs/default_input.txt")
+                             : QStringLiteral("/inputs/default_tokens.txt");
     QFile f(dataDir + name);
     if (!f.open(QIODevice::ReadOnly | QIODevice::Text)) return QStringLiteral("0,1,2,3");
     return QString::fromUtf8(f.readAll()).trimmed();
@@ -131,12 +137,21 @@ int runStudio(const StudioOptions& options) {
         return 2;
     }
     const QString data = findDataDir(options.dataDir);
+    if (!options.tokenizer.isEmpty()) {
+        if (!QFileInfo::exists(options.tokenizer)) {
+            err << "dxl-studio: --tokenizer: " << options.tokenizer
+                << ": no such file; give a tokenizer.json\n";
+            return 2;
+        }
+        InspectEngine::setTokenizerFile(options.tokenizer.toStdString());
+    }
     const QString teacher =
         options.teacher.isEmpty() ? data + QStringLiteral("/models/tiny-teacher") : options.teacher;
     const QString student =
         options.student.isEmpty() ? data + QStringLiteral("/models/tiny-student") : options.student;
-    const QString tokens =
-        options.tokens.isEmpty() ? readDefaultInput(data, teacher) : options.tokens;
+    const QString tokens = options.tokens.isEmpty()
+                               ? readDefaultInput(data, teacher, options.tokenizer)
+                               : options.tokens;
     const bool headless = !options.exportSpec.isEmpty();
 
     // A device this build cannot use is refused before any window opens (exit 5, as the CLI).

@@ -15,6 +15,7 @@ struct StudioOptions {
     QString watchDir;  // a distillation run folder to follow in the Distill dock
     QString capture;   // a capture file (dxl capture) to show instead of running the models
     QString device = QStringLiteral("auto");  // --device auto|cpu|cuda|cuda:N
+    QString tokenizer;  // a tokenizer.json for models that ship without one
     bool help = false;
     QString error;  // non-empty: bad command line
 };

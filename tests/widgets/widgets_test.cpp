@@ -253,6 +253,36 @@ TEST(HeadGrid, KeyboardNavigationAndActivation) {
     EXPECT_EQ(grid.currentHead(), 2);
 }
 
+// A 24 x 14 teacher in a dock-sized grid: cells too small for thumbnails become a metric
+// heatmap whose colours follow the values (checked against the viridis ends), and a click
+// still selects the head under the cursor.
+TEST(HeadGrid, MetricHeatmapWhenCellsAreSmall) {
+    qtApp();
+    HeadGrid grid;
+    const int L = 24, H = 14;
+    std::vector<HeatmapData> thumbs;
+    std::vector<double> values;
+    for (int i = 0; i < L * H; ++i) {
+        thumbs.push_back(causalAttention(4, static_cast<unsigned>(i)));
+        values.push_back(static_cast<double>(i));  // increases along the layer-major order
+    }
+    grid.setThumbnails(thumbs, L, H, QStringLiteral("Teacher"));
+    grid.setCellValues(values, QStringLiteral("entropy"));
+    grid.resize(480, 420);
+    EXPECT_TRUE(grid.showsMetricHeatmap());
+    const QImage img = grid.grab().toImage();
+    const QColor first = img.pixelColor(grid.cellRect(0, 0).center());
+    const QColor last = img.pixelColor(grid.cellRect(L - 1, H - 1).center());
+    // viridis: dark purple at the low end, yellow at the high end.
+    EXPECT_LT(first.red() + first.green(), 200) << first.name().toStdString();
+    EXPECT_GT(last.red() + last.green(), 350) << last.name().toStdString();
+    QTest::mouseClick(&grid, Qt::LeftButton, {}, grid.cellRect(17, 9).center());
+    EXPECT_EQ(grid.currentLayer(), 17);
+    EXPECT_EQ(grid.currentHead(), 9);
+    grid.resize(40 + H * 64, 40 + L * 64);  // large cells: thumbnails again
+    EXPECT_FALSE(grid.showsMetricHeatmap());
+}
+
 TEST(HeadMetricsModel, ModelTesterAndSorting) {
     qtApp();
     HeadMetricsView view;
