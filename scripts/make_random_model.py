@@ -125,8 +125,22 @@ TINY = dict(
     eos_token_id=39990,
 )
 
+# Qwen2.5-0.5B's layout (24 layers x 14 query heads, 2 KV heads, 40k vocabulary) at a width of
+# 224: what the studio and the CLI show for a real teacher, generated and run in seconds.
+QWEN_LAYOUT = dict(
+    QWEN25_05B,
+    hidden_size=224,
+    intermediate_size=448,
+    max_position_embeddings=2048,
+    sliding_window=2048,
+    vocab_size=40000,
+    bos_token_id=39990,
+    eos_token_id=39990,
+)
+
 SHAPES = {
     "qwen2.5-0.5b": QWEN25_05B,
+    "qwen-layout": QWEN_LAYOUT,
     "llama-3.2-1b": LLAMA32_1B,
     "gpt2-small": GPT2_SMALL,
     "tiny": TINY,

@@ -6,7 +6,6 @@
 #include <QPainter>
 #include <QResizeEvent>
 #include <QToolTip>
-#include <QVBoxLayout>
 #include <QtConcurrent/QtConcurrentRun>
 #include <cmath>
 #include <limits>
@@ -108,11 +107,8 @@ class HeatmapMinimap : public QWidget {
 
 AttentionHeatmap::AttentionHeatmap(QWidget* parent)
     : QWidget(parent), m_data(std::make_shared<HeatmapData>()) {
-    auto* layout = new QVBoxLayout(this);
-    layout->setContentsMargins(0, 0, 0, 0);
-    m_plot = new QCustomPlot(this);
-    m_plot->setMinimumSize(160, 160);
-    layout->addWidget(m_plot);
+    m_plot = new QCustomPlot(this);  // placed by placePlot(), not by a layout
+    setMinimumSize(160, 160);
 
     m_plot->plotLayout()->insertRow(0);
     m_title = new QCPTextElement(m_plot, QString(), QFont(font().family(), 10, QFont::Bold));
@@ -175,6 +171,10 @@ AttentionHeatmap::AttentionHeatmap(QWidget* parent)
         centreViewOn(f.x() * m_data->cols - 0.5, f.y() * m_data->rows - 0.5);
     };
     connect(m_plot, &QCustomPlot::afterLayout, this, &AttentionHeatmap::updateMinimap);
+    // New tick labels change the axis margins, so the square size is re-fitted after a layout
+    // (queued: an export lays the plot out at another size and restores it before this runs).
+    connect(m_plot, &QCustomPlot::afterLayout, this, &AttentionHeatmap::placePlot,
+            Qt::QueuedConnection);
 }
 
 AttentionHeatmap::~AttentionHeatmap() {
@@ -226,7 +226,7 @@ void AttentionHeatmap::clear() {
 
 void AttentionHeatmap::setTitle(const QString& title) {
     m_titleText = title;
-    fitTitle(width());
+    fitTitle(m_plot->width());
     m_plot->replot(QCustomPlot::rpQueuedReplot);
 }
 
@@ -508,8 +508,30 @@ void AttentionHeatmap::onRangeChanged() {
 
 void AttentionHeatmap::resizeEvent(QResizeEvent* event) {
     QWidget::resizeEvent(event);
-    fitTitle(event->size().width());
+    placePlot();
     m_refreshTimer->start();
+}
+
+void AttentionHeatmap::placePlot() {
+    const QRect full = rect();
+    QRect target = full;
+    if (!m_data->empty() && m_data->rows == m_data->cols) {
+        // The plot's non-map parts (title, tick labels, colour scale) as laid out now.
+        const QRect ar = m_plot->axisRect()->rect();
+        const int dw = m_plot->width() - ar.width(), dh = m_plot->height() - ar.height();
+        if (ar.width() > 0 && ar.height() > 0) {
+            const int side = std::max(40, std::min(full.width() - dw, full.height() - dh));
+            const QSize s(std::min(full.width(), side + dw), std::min(full.height(), side + dh));
+            target = QRect(QPoint((full.width() - s.width()) / 2, 0), s);  // top: titles line up
+        }
+    }
+    const QRect now = m_plot->geometry();
+    const bool moved = std::abs(now.x() - target.x()) > 2 || std::abs(now.y() - target.y()) > 2 ||
+                       std::abs(now.width() - target.width()) > 2 ||
+                       std::abs(now.height() - target.height()) > 2;
+    if (!moved) return;
+    m_plot->setGeometry(target);
+    fitTitle(target.width());
 }
 
 void AttentionHeatmap::refreshNow() {

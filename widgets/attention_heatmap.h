@@ -116,6 +116,9 @@ class AttentionHeatmap : public QWidget, public ExportableFigure {
     void resizeEvent(QResizeEvent* event) override;
 
   private:
+    // Square matrices keep square cells: the plot is centred at the size whose axis rectangle
+    // is square (the rest of the pane stays empty rather than stretching the map).
+    void placePlot();
     void fitTitle(int width);  // the shown title: each line of m_titleText elided to width
     void onMouseMove(QMouseEvent* event);
     void onMousePress(QMouseEvent* event);

@@ -88,25 +88,38 @@ bool HeadGrid::showsMetricHeatmap() const {
 QSize HeadGrid::sizeHint() const {
     return QSize(kLabelW + std::max(1, m_heads) * 64, kHeaderH + std::max(1, m_layers) * 64);
 }
+QSize HeadGrid::minimumSizeHint() const {
+    return QSize(std::max(120, kLabelW + m_heads * 4), std::max(80, kHeaderH + m_layers * 6));
+}
 QSize HeadGrid::figureSize() const {
     return QSize(kLabelW + std::max(1, m_heads) * 96, kHeaderH + std::max(1, m_layers) * 96);
 }
 
-static QRect cellRectIn(const QSize& size, int layers, int heads, int layer, int head) {
-    const int cw = std::max(8, (size.width() - kLabelW) / std::max(1, heads));
-    const int ch = std::max(8, (size.height() - kHeaderH) / std::max(1, layers));
-    const int side = std::min(cw, ch);
-    return QRect(kLabelW + head * side + kGap / 2, kHeaderH + layer * side + kGap / 2, side - kGap,
-                 side - kGap);
+namespace {
+// The side a cell would get if the grid filled `size` (may be below any useful size).
+int naturalSide(const QSize& size, int layers, int heads) {
+    const int cw = (size.width() - kLabelW) / std::max(1, heads);
+    const int ch = (size.height() - kHeaderH) / std::max(1, layers);
+    return std::min(cw, ch);
 }
 
+// Thumbnails keep a gap and at least 8 px; metric heatmap cells are contiguous and may shrink to
+// 3 px, so a 32 x 32 teacher still fits a dock.
+QRect cellRectIn(const QSize& size, int layers, int heads, int layer, int head, bool heat) {
+    const int gap = heat ? 0 : kGap;
+    const int side = std::max(heat ? 3 : 8, naturalSide(size, layers, heads));
+    return QRect(kLabelW + head * side + gap / 2, kHeaderH + layer * side + gap / 2, side - gap,
+                 side - gap);
+}
+}  // namespace
+
 QRect HeadGrid::cellRect(int layer, int head) const {
-    return cellRectIn(size(), m_layers, m_heads, layer, head);
+    return cellRectIn(size(), m_layers, m_heads, layer, head, heatmapAt(size()));
 }
 
 bool HeadGrid::heatmapAt(const QSize& size) const {
     if (m_values.empty() || m_layers == 0 || m_heads == 0) return false;
-    return cellRectIn(size, m_layers, m_heads, 0, 0).width() + kGap < thumbnailMinSide();
+    return naturalSide(size, m_layers, m_heads) < thumbnailMinSide();
 }
 
 void HeadGrid::paintGrid(QPainter& p, const QSize& size) const {
@@ -116,6 +129,7 @@ void HeadGrid::paintGrid(QPainter& p, const QSize& size) const {
     bold.setBold(true);
     p.setFont(bold);
     const bool heat = heatmapAt(size);
+    auto cell = [&](int l, int h) { return cellRectIn(size, m_layers, m_heads, l, h, heat); };
     // Metric colour scale over the finite values (the range goes into the title).
     double lo = std::numeric_limits<double>::infinity(), hi = -lo;
     for (double v : m_values) {
@@ -124,49 +138,52 @@ void HeadGrid::paintGrid(QPainter& p, const QSize& size) const {
             hi = std::max(hi, v);
         }
     }
+    const bool anyValue = hi >= lo;
     if (!(hi > lo)) hi = lo + 1e-9;
-    const QString title =
-        heat ? m_title +
-                   tr("  ·  colour: %1 %2 … %3").arg(m_metric).arg(lo, 0, 'g', 3).arg(hi, 0, 'g', 3)
-             : m_title;
+    QString title = m_title;
+    if (heat) {
+        title += anyValue ? tr("  ·  %1: dark %2 … bright %3")
+                                .arg(m_metric)
+                                .arg(lo, 0, 'g', 3)
+                                .arg(hi, 0, 'g', 3)
+                          : tr("  ·  %1: not computed yet").arg(m_metric);
+    }
     p.drawText(QRect(0, 0, size.width(), 18), Qt::AlignLeft | Qt::AlignVCenter,
                p.fontMetrics().elidedText(title, Qt::ElideRight, size.width()));
     p.setFont(font());
     // Small cells: label every k-th head / layer so labels never overlap.
-    const int side = cellRectIn(size, m_layers, m_heads, 0, 0).width() + kGap;
-    const int headStep =
-        std::max(1, (p.fontMetrics().horizontalAdvance(QStringLiteral("H00")) + 4 + side - 1) /
-                        std::max(1, side));
-    const int layerStep = std::max(1, (p.fontMetrics().height() + side - 1) / std::max(1, side));
+    const int side = std::max(1, cell(0, 1).left() - cell(0, 0).left());
+    const int headStep = std::max(
+        1, (p.fontMetrics().horizontalAdvance(QStringLiteral("H00")) + 4 + side - 1) / side);
+    const int layerStep = std::max(1, (p.fontMetrics().height() + side - 1) / side);
     for (int h = 0; h < m_heads; h += headStep) {
-        const QRect r = cellRectIn(size, m_layers, m_heads, 0, h);
+        const QRect r = cell(0, h);
         p.drawText(QRect(r.center().x() - 20, 18, 40, 16), Qt::AlignCenter,
                    QStringLiteral("H%1").arg(h));
     }
     QCPColorGradient gradient = makeGradient(Colormap::Viridis);  // color() is non-const
+    const QColor noValue(235, 235, 235);
     for (int l = 0; l < m_layers; ++l) {
-        const QRect r0 = cellRectIn(size, m_layers, m_heads, l, 0);
+        const QRect r0 = cell(l, 0);
         if (l % layerStep == 0)
             p.drawText(QRect(0, r0.center().y() - 10, kLabelW - 4, 20),
                        Qt::AlignRight | Qt::AlignVCenter,
                        QStringLiteral("%1%2").arg(m_prefix).arg(l));
         QRect empty;  // cells of this row without an image: the row note is written once across
         for (int h = 0; h < m_heads; ++h) {
-            const QRect r = cellRectIn(size, m_layers, m_heads, l, h);
+            const QRect r = cell(l, h);
             const size_t idx = static_cast<size_t>(l * m_heads + h);
             const double v = idx < m_values.size() ? m_values[idx] : std::nan("");
-            if (heat && std::isfinite(v)) {
-                p.fillRect(r.adjusted(-kGap / 2, -kGap / 2, kGap / 2 - 1, kGap / 2 - 1),
-                           QColor::fromRgb(gradient.color(v, QCPRange(lo, hi))));
+            if (heat) {
+                p.fillRect(r, std::isfinite(v)
+                                  ? QColor::fromRgb(gradient.color(v, QCPRange(lo, hi)))
+                                  : noValue);
                 continue;
             }
-            if (heat) {
-                p.fillRect(r, QColor(240, 240, 240));
-                empty = empty.united(r);
-            } else if (idx < m_images.size() && !m_images[idx].isNull()) {
+            if (idx < m_images.size() && !m_images[idx].isNull()) {
                 p.drawImage(r, m_images[idx]);
             } else {
-                p.fillRect(r, QColor(240, 240, 240));
+                p.fillRect(r, noValue);
                 empty = empty.united(r);
             }
             if (idx < m_scores.size() && !std::isnan(m_scores[idx])) {
@@ -176,8 +193,11 @@ void HeadGrid::paintGrid(QPainter& p, const QSize& size) const {
                 p.setPen(palette().windowText().color());
             }
         }
-        if (!empty.isNull()) {
-            const QString note = l < m_rowNotes.size() ? m_rowNotes[l] : tr("n/a");
+        // A row without attention (an sLSTM block) says so across its cells, in both modes.
+        const QString note = l < m_rowNotes.size() ? m_rowNotes[l] : QString();
+        if (heat && !note.isEmpty())
+            empty = QRect(cell(l, 0).topLeft(), cell(l, m_heads - 1).bottomRight());
+        if (!empty.isNull() && !note.isEmpty() && empty.height() >= p.fontMetrics().height() - 4) {
             p.setPen(QColor(110, 110, 110));  // readable on the light cell fill in both palettes
             p.drawText(empty, Qt::AlignCenter,
                        p.fontMetrics().elidedText(note, Qt::ElideRight, empty.width() - 4));
@@ -185,9 +205,8 @@ void HeadGrid::paintGrid(QPainter& p, const QSize& size) const {
         }
     }
     if (m_layers > 0 && m_heads > 0) {
-        p.setPen(QPen(palette().highlight().color(), 3));
-        p.drawRect(
-            cellRectIn(size, m_layers, m_heads, m_curLayer, m_curHead).adjusted(-2, -2, 2, 2));
+        p.setPen(QPen(palette().highlight().color(), heat ? 2 : 3));
+        p.drawRect(cell(m_curLayer, m_curHead).adjusted(-2, -2, 2, 2));
     }
 }
 
@@ -250,9 +269,10 @@ void HeadGrid::keyPressEvent(QKeyEvent* event) {
 }
 
 bool HeadGrid::hitTest(const QPoint& pos, int* layer, int* head) const {
+    const int pad = heatmapAt(size()) ? 0 : 2;  // heatmap cells touch: no slack between them
     for (int l = 0; l < m_layers; ++l) {
         for (int h = 0; h < m_heads; ++h) {
-            if (cellRect(l, h).adjusted(-2, -2, 2, 2).contains(pos)) {
+            if (cellRect(l, h).adjusted(-pad, -pad, pad, pad).contains(pos)) {
                 *layer = l;
                 *head = h;
                 return true;
@@ -290,19 +310,23 @@ void HeadGrid::mouseMoveEvent(QMouseEvent* event) {
 }
 
 QString HeadGrid::figureCsv() const {
-    QString out = QStringLiteral("layer,head,rows,cols,min,max\n");
+    // The metric column holds the value that colours the small-cell heatmap (empty: none).
+    const QString metric = m_metric.isEmpty() ? QStringLiteral("metric") : m_metric;
+    QString out = QStringLiteral("layer,head,rows,cols,min,max,%1\n").arg(metric);
     for (int l = 0; l < m_layers; ++l) {
         for (int h = 0; h < m_heads; ++h) {
             const size_t idx = static_cast<size_t>(l * m_heads + h);
             if (idx >= m_thumbs.size()) continue;
             const auto [lo, hi] = m_thumbs[idx].finiteRange();
-            out += QStringLiteral("%1,%2,%3,%4,%5,%6\n")
+            const double v = idx < m_values.size() ? m_values[idx] : std::nan("");
+            out += QStringLiteral("%1,%2,%3,%4,%5,%6,%7\n")
                        .arg(l)
                        .arg(h)
                        .arg(m_thumbs[idx].rows)
                        .arg(m_thumbs[idx].cols)
                        .arg(static_cast<double>(lo))
-                       .arg(static_cast<double>(hi));
+                       .arg(static_cast<double>(hi))
+                       .arg(std::isfinite(v) ? QString::number(v, 'g', 8) : QString());
         }
     }
     return out;

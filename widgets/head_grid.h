@@ -47,7 +47,9 @@ class HeadGrid : public QWidget, public ExportableFigure {
     QJsonObject figureJson() const override;
 
     QSize sizeHint() const override;
-    QSize minimumSizeHint() const override { return QSize(120, 80); }
+    // Metric heatmap cells of at least 4 x 6 px: a 32-layer teacher stays a readable heatmap
+    // when a dock shares the height.
+    QSize minimumSizeHint() const override;
 
   signals:
     void currentChanged(int layer, int head);

@@ -76,7 +76,7 @@ int run_generate(const std::vector<std::string>& argv) {
         out[static_cast<size_t>(i)] = r.tokens[0][T + i].item<int64_t>();
     if (tok) {
         std::printf("%s", tok->decode(ids).c_str());
-        std::printf("%s\n", tok->decode(out).c_str());
+        std::printf("%s\n", tok->decode_for_display(out).c_str());
     } else {
         std::string s;
         for (size_t i = 0; i < out.size(); ++i)

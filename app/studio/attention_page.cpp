@@ -14,6 +14,7 @@
 #include <QMenu>
 #include <QPushButton>
 #include <QScrollArea>
+#include <QScrollBar>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QTabWidget>
@@ -50,7 +51,15 @@ TokenHighlight highlightFromKey(const std::string& key) {
 }
 
 AttentionPage::AttentionPage(QWidget* parent) : QWidget(parent) {
-    auto* outer = new QVBoxLayout(this);
+    // The page scrolls rather than squeezing its maps when a dock takes the window's height.
+    auto* pageLayout = new QVBoxLayout(this);
+    pageLayout->setContentsMargins(0, 0, 0, 0);
+    auto* scroll = new QScrollArea(this);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    auto* content = new QWidget(scroll);
+    pageLayout->addWidget(scroll);
+    auto* outer = new QVBoxLayout(content);
     auto* inputRow = new QHBoxLayout();
     m_input = new QLineEdit(this);
     m_input->setObjectName(QStringLiteral("inputLine"));
@@ -143,18 +152,15 @@ AttentionPage::AttentionPage(QWidget* parent) : QWidget(parent) {
     controls->addStretch(1);
     outer->addLayout(controls);
 
-    auto* split = new QSplitter(Qt::Horizontal, this);
-    auto* left = new QWidget(split);
-    auto* leftLayout = new QVBoxLayout(left);
-    leftLayout->setContentsMargins(0, 0, 0, 0);
-    m_kl = new widgets::TokenStrip(left);
+    // Top: the KL strip beside the predictions; below: the maps over the full width.
+    auto* split = new QSplitter(Qt::Horizontal, content);
+    m_kl = new widgets::TokenStrip(split);
     m_kl->setTitle(tr("Per-token KL(teacher \u2016 student)"));
     m_kl->setMinimumHeight(150);
     m_kl->setMaximumHeight(170);
-    leftLayout->addWidget(m_kl);
     // The maps as heatmaps, or as token-to-token lines (top-k keys per query; readable up to
     // ~128 tokens, a window that follows the clicked query beyond).
-    m_views = new QTabWidget(left);
+    m_views = new QTabWidget(content);
     m_views->setObjectName(QStringLiteral("mapViews"));
     m_views->setDocumentMode(true);
     m_linked = new widgets::LinkedHeatmaps(m_views);
@@ -162,7 +168,8 @@ AttentionPage::AttentionPage(QWidget* parent) : QWidget(parent) {
     m_lines->setName(QStringLiteral("attention_lines"));
     m_views->addTab(m_linked, tr("Heatmaps"));
     m_views->addTab(m_lines, tr("Lines (top-k keys per query)"));
-    leftLayout->addWidget(m_views, 1);
+    // Tab bar + normalisation line + a map pane whose square map keeps kMinMapSide pixels.
+    m_views->setMinimumHeight(340);
     auto* topK = new QSpinBox(this);
     topK->setRange(1, 16);
     topK->setValue(m_lines->topK());
@@ -184,12 +191,20 @@ AttentionPage::AttentionPage(QWidget* parent) : QWidget(parent) {
     for (int c : {1, 3})
         m_predictions->horizontalHeader()->setSectionResizeMode(c, QHeaderView::ResizeToContents);
     m_predictions->setEditTriggers(QAbstractItemView::NoEditTriggers);
-    m_predictions->setMinimumWidth(260);
-    split->addWidget(left);
+    m_predictions->setMinimumWidth(360);
+    m_predictions->setMaximumHeight(170);
+    split->addWidget(m_kl);
     split->addWidget(m_predictions);
-    split->setStretchFactor(0, 5);
+    split->setStretchFactor(0, 3);
     split->setStretchFactor(1, 1);
-    outer->addWidget(split, 1);
+    outer->addWidget(split);
+    outer->addWidget(m_views, 1);
+    scroll->setWidget(content);
+    // Only the height scrolls: the page keeps the width its controls need, so a dock beside it
+    // cannot take that width.
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    scroll->setMinimumWidth(content->minimumSizeHint().width() +
+                            scroll->verticalScrollBar()->sizeHint().width());
 
     // sLSTM blocks have no implicit attention map: stepping onto one moves on to the next mLSTM
     // block in the same direction (or stays), so no map request can fail on it. A rollout treats

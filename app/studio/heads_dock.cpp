@@ -23,8 +23,8 @@ HeadsDock::HeadsDock(QWidget* parent) : QWidget(parent) {
     m_metric = new QComboBox(this);
     m_metric->setObjectName(QStringLiteral("headMetric"));
     // Data: the HeadMetricsModel column the metric lives in.
-    m_metric->addItem(tr("matched-head alignment"), int(widgets::HeadMetricsModel::kAlignment));
     m_metric->addItem(tr("entropy"), int(widgets::HeadMetricsModel::kEntropy));
+    m_metric->addItem(tr("best-match alignment"), int(widgets::HeadMetricsModel::kAlignment));
     m_metric->addItem(tr("previous-token"), int(widgets::HeadMetricsModel::kPrevious));
     m_metric->addItem(tr("induction"), int(widgets::HeadMetricsModel::kInduction));
     m_metric->addItem(tr("sink"), int(widgets::HeadMetricsModel::kSink));
@@ -46,6 +46,10 @@ HeadsDock::HeadsDock(QWidget* parent) : QWidget(parent) {
     split->addWidget(m_teacher);
     split->addWidget(m_student);
     split->addWidget(m_metrics);
+    // The grids get the room (a 24-layer teacher needs height); the table scrolls.
+    split->setStretchFactor(0, 3);
+    split->setStretchFactor(1, 2);
+    split->setStretchFactor(2, 2);
     layout->addWidget(split);
     connect(m_teacher, &widgets::HeadGrid::currentChanged, this, &HeadsDock::teacherHeadChosen);
     connect(m_student, &widgets::HeadGrid::currentChanged, this, &HeadsDock::studentHeadChosen);
@@ -78,6 +82,22 @@ void HeadsDock::setSummary(const ModelsLoaded& models, const InspectSummary& sum
     applyMetric();
 }
 
+void HeadsDock::setAlignmentValues(std::vector<double> teacher, std::vector<double> student,
+                                   const QString& metric) {
+    m_teacherAlignment = std::move(teacher);
+    m_studentAlignment = std::move(student);
+    m_alignmentMetric = metric;
+    for (auto& m : m_values) {  // the table's alignment column
+        const bool isTeacher = m.model == "teacher";
+        const auto& v = isTeacher ? m_teacherAlignment : m_studentAlignment;
+        const size_t idx =
+            static_cast<size_t>(m.layer * (isTeacher ? m_teacherHeads : m_studentHeads) + m.head);
+        m.alignment = idx < v.size() ? v[idx] : std::nan("");
+    }
+    m_metrics->model()->setMetrics(m_values);
+    applyMetric();
+}
+
 void HeadsDock::applyMetric() {
     const int column = m_metric->currentData().toInt();
     auto value = [column](const HeadMetrics& m) {
@@ -105,8 +125,17 @@ void HeadsDock::applyMetric() {
         const size_t idx = static_cast<size_t>(m.layer * heads + m.head);
         if (idx < out.size()) out[idx] = value(m);
     }
-    m_teacher->setCellValues(std::move(t), m_metric->currentText());
-    m_student->setCellValues(std::move(s), m_metric->currentText());
+    QString name = m_metric->currentText();
+    if (column == widgets::HeadMetricsModel::kAlignment) {
+        // Dense per-head values from the alignment matrix (the table's column holds them too).
+        t = m_teacherAlignment;
+        s = m_studentAlignment;
+        t.resize(static_cast<size_t>(m_teacherLayers * m_teacherHeads), std::nan(""));
+        s.resize(static_cast<size_t>(m_studentLayers * m_studentHeads), std::nan(""));
+        if (!m_alignmentMetric.isEmpty()) name += QStringLiteral(" (%1)").arg(m_alignmentMetric);
+    }
+    m_teacher->setCellValues(std::move(t), name);
+    m_student->setCellValues(std::move(s), name);
     // Top heads first (entropy and distance: the focused, local heads first).
     const bool ascending = column == widgets::HeadMetricsModel::kEntropy ||
                            column == widgets::HeadMetricsModel::kDistance;

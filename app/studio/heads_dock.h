@@ -22,6 +22,10 @@ class HeadsDock : public QWidget {
   public:
     explicit HeadsDock(QWidget* parent = nullptr);
     void setSummary(const ModelsLoaded& models, const InspectSummary& summary);
+    // Per head (layer-major), the score of its best match in the other model under the
+    // alignment page's metric (NaN: not compared); `metric` names it, e.g. "cka".
+    void setAlignmentValues(std::vector<double> teacher, std::vector<double> student,
+                            const QString& metric);
     widgets::HeadGrid* teacherGrid() const { return m_teacher; }
     widgets::HeadGrid* studentGrid() const { return m_student; }
     widgets::HeadMetricsView* metricsView() const { return m_metrics; }
@@ -36,6 +40,8 @@ class HeadsDock : public QWidget {
 
     QComboBox* m_metric = nullptr;
     std::vector<HeadMetrics> m_values;
+    std::vector<double> m_teacherAlignment, m_studentAlignment;
+    QString m_alignmentMetric;
     int m_teacherLayers = 0, m_teacherHeads = 0, m_studentLayers = 0, m_studentHeads = 0;
     widgets::HeadGrid* m_teacher = nullptr;
     widgets::HeadGrid* m_student = nullptr;

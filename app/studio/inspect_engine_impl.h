@@ -43,7 +43,7 @@ struct InspectEngine::Impl {
     const io::Tokenizer* labelTokenizer = nullptr;  // tokenizer of the shown source, or null
 
     std::string label(int64_t id) const {
-        return labelTokenizer ? io::escape_invalid_utf8(labelTokenizer->decode({id}))
+        return labelTokenizer ? io::escape_invalid_utf8(labelTokenizer->decode_for_display({id}))
                               : std::to_string(id);
     }
 

@@ -114,10 +114,10 @@ void LayerMapEditor::setModels(int teacherLayers, const std::vector<std::string>
     for (int l = 0; l < teacherLayers; ++l)
         rows << tr("L%1").arg(l);
     for (size_t b = 0; b < blockTypes.size(); ++b)
-        cols << tr("B%1 %2").arg(b).arg(blockTypes[b] == "mlstm" ? tr("mLSTM")
-                                        : blockTypes[b] == "slstm"
-                                            ? tr("sLSTM")
-                                            : QString::fromStdString(blockTypes[b]));
+        cols << tr("B%1\n%2").arg(b).arg(blockTypes[b] == "mlstm" ? tr("mLSTM")
+                                         : blockTypes[b] == "slstm"
+                                             ? tr("sLSTM")
+                                             : QString::fromStdString(blockTypes[b]));
     m_table->setVerticalHeaderLabels(rows);
     m_table->setHorizontalHeaderLabels(cols);
     for (int l = 0; l < teacherLayers; ++l) {

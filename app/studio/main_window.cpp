@@ -242,6 +242,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     });
     buildMenus();
     resize(1500, 900);
+    // The pages keep most of the width; the heads table scrolls sideways in its dock.
+    resizeDocks({dock}, {380}, Qt::Horizontal);
 }
 
 void MainWindow::setHeadless(bool headless) {
@@ -504,6 +506,29 @@ void MainWindow::showMatchScores(const AlignmentResult& r) {
     }
     m_heads->teacherGrid()->setCellScores(teacher);
     m_heads->studentGrid()->setCellScores(student);
+    // Every head's best match in the other model: a dense per-head alignment value for the
+    // metric heatmap of large grids (only min(rows, cols) heads have a Hungarian partner).
+    std::vector<double> teacherBest(teacher.size(), std::nan(""));
+    std::vector<double> studentBest(student.size(), std::nan(""));
+    auto better = [&r](double a, double b) {
+        if (!std::isfinite(b)) return a;
+        if (!std::isfinite(a)) return b;
+        return r.similarity ? std::max(a, b) : std::min(a, b);
+    };
+    for (int row = 0; row < r.scores.rows; ++row) {
+        for (int col = 0; col < r.scores.cols; ++col) {
+            const double v = r.scores.at(row, col);
+            const auto t = r.teacherHeads[static_cast<size_t>(row)];
+            const auto st = r.studentHeads[static_cast<size_t>(col)];
+            const size_t ti = static_cast<size_t>(t.first * m_models.teacher.heads + t.second);
+            const size_t si = static_cast<size_t>(st.first * m_models.student.heads + st.second);
+            if (ti < teacherBest.size()) teacherBest[ti] = better(teacherBest[ti], v);
+            if (si < studentBest.size()) studentBest[si] = better(studentBest[si], v);
+        }
+    }
+    m_heads->setAlignmentValues(
+        std::move(teacherBest), std::move(studentBest),
+        QString::fromStdString(r.metric) + (r.similarity ? QString() : tr(", lower = closer")));
 }
 
 void MainWindow::onMapsReady(const MapsResult& maps, quint64 job) {

@@ -13,6 +13,7 @@
 #include "app/studio/distill_dock.h"
 #include "app/studio/inspect_engine.h"
 #include "app/studio/main_window.h"
+#include "app/studio/screenshot_tour.h"
 #include "app/studio/walkthrough.h"
 
 namespace dxl::studio {
@@ -23,7 +24,7 @@ QString studioUsage() {
         "                  [--session FILE] [--watch RUN_DIR] [--capture FILE]\n"
         "                  [--export all --out DIR]\n"
         "                  [--walkthrough DIR] [--device auto|cpu|cuda|cuda:N]\n"
-        "                  [--tokenizer FILE]\n"
+        "                  [--tokenizer FILE] [--screenshots DIR]\n"
         "  Defaults: DATA/models/tiny-teacher, DATA/models/tiny-student, "
         "DATA/inputs/default_input.txt (text; default_tokens.txt ids without a tokenizer)\n"
         "  --export all --out DIR  render every figure (PNG/PDF/SVG + CSV/JSON + provenance) and "
@@ -33,6 +34,8 @@ QString studioUsage() {
         "  --capture FILE          show a capture file (dxl capture) instead of running the "
         "models\n"
         "  --walkthrough DIR       scripted tour that saves screenshots into DIR, then exits\n"
+        "  --screenshots DIR       save every page and dock for these models into DIR, then "
+        "exit\n"
         "  --device D              where the models run (default auto: the first GPU when this\n"
         "                          build has CUDA and one is present, else the CPU)\n"
         "  --tokenizer FILE        a tokenizer.json for models that ship without one\n");
@@ -73,6 +76,8 @@ StudioOptions parseStudioOptions(const QStringList& args) {
             value(&o.tokenizer);
         else if (a == QStringLiteral("--walkthrough"))
             value(&o.walkthroughDir);
+        else if (a == QStringLiteral("--screenshots"))
+            value(&o.screenshotsDir);
         else if (a == QStringLiteral("--device"))
             value(&o.device);
         else
@@ -162,7 +167,8 @@ int runStudio(const StudioOptions& options) {
         return deviceError.startsWith(QStringLiteral("--device: expected")) ? 2 : 5;
     }
     MainWindow w;
-    w.setHeadless(headless || !options.walkthroughDir.isEmpty());
+    w.setHeadless(headless || !options.walkthroughDir.isEmpty() ||
+                  !options.screenshotsDir.isEmpty());
     w.setDevice(options.device);
     int code = 0;
     if (headless) {
@@ -191,6 +197,8 @@ int runStudio(const StudioOptions& options) {
     } else {
         if (!options.walkthroughDir.isEmpty())
             startWalkthrough(w, options.walkthroughDir, 180000, options.capture);
+        else if (!options.screenshotsDir.isEmpty())
+            startScreenshotTour(w, options.screenshotsDir);
         w.show();
         if (!options.watchDir.isEmpty()) {
             w.showDistillDock();

@@ -15,7 +15,8 @@ struct StudioOptions {
     QString watchDir;  // a distillation run folder to follow in the Distill dock
     QString capture;   // a capture file (dxl capture) to show instead of running the models
     QString device = QStringLiteral("auto");  // --device auto|cpu|cuda|cuda:N
-    QString tokenizer;  // a tokenizer.json for models that ship without one
+    QString tokenizer;                        // a tokenizer.json for models that ship without one
+    QString screenshotsDir;  // --screenshots DIR: every page and dock saved, then exit
     bool help = false;
     QString error;  // non-empty: bad command line
 };

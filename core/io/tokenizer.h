@@ -25,8 +25,27 @@ class Tokenizer {
     // Exact byte round-trip for ids produced by encode(); invalid ids throw ValueError.
     virtual std::string decode(const std::vector<int64_t>& ids) const = 0;
     // Human-readable text of one token for labels (bytes that are not valid UTF-8 are shown
-    // as \xNN escapes).
+    // as \xNN escapes). Never throws: an id with no entry is shown as "<id N>" (models pad
+    // their vocabulary beyond the tokenizer, e.g. Qwen2.5 151,936 rows for 151,665 tokens, and
+    // an untrained model predicts padding ids).
     virtual std::string token_label(int64_t id) const = 0;
+    // Whether `id` has an entry (decode() accepts it).
+    virtual bool has_token(int64_t id) const = 0;
+    // decode() for showing model output: ids with no entry become "<id N>" instead of throwing.
+    std::string decode_for_display(const std::vector<int64_t>& ids) const {
+        std::string out;
+        std::vector<int64_t> run;  // known ids decode together (multi-byte characters span ids)
+        for (int64_t id : ids) {
+            if (has_token(id)) {
+                run.push_back(id);
+                continue;
+            }
+            out += decode(run);
+            run.clear();
+            out += "<id " + std::to_string(id) + ">";
+        }
+        return out + decode(run);
+    }
     virtual int64_t vocab_size() const = 0;
     virtual std::string kind() const = 0;  // "byte-level-bpe", "byte"
     virtual std::string description() const = 0;

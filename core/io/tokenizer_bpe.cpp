@@ -294,7 +294,13 @@ std::string BpeTokenizer::decode(const std::vector<int64_t>& ids) const {
 }
 
 std::string BpeTokenizer::token_label(int64_t id) const {
+    if (!has_token(id)) return "<id " + std::to_string(id) + ">";
     return escape_invalid_utf8(token_bytes(id));
+}
+
+bool BpeTokenizer::has_token(int64_t id) const {
+    const Impl& im = *m_impl;
+    return id >= 0 && size_t(id) < im.id_bytes.size() && im.id_valid[size_t(id)];
 }
 
 int64_t BpeTokenizer::vocab_size() const {

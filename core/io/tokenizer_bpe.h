@@ -56,6 +56,7 @@ class BpeTokenizer final : public Tokenizer {
     std::vector<int64_t> encode_ordinary(std::string_view text) const override;
     std::string decode(const std::vector<int64_t>& ids) const override;
     std::string token_label(int64_t id) const override;
+    bool has_token(int64_t id) const override;
     int64_t vocab_size() const override;
     std::string kind() const override { return "byte-level-bpe"; }
     std::string description() const override;

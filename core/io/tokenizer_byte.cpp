@@ -62,8 +62,7 @@ std::string ByteTokenizer::decode(const std::vector<int64_t>& ids) const {
 }
 
 std::string ByteTokenizer::token_label(int64_t id) const {
-    DXL_CHECK(id >= 0 && id < kVocabSize, ValueError, "byte tokenizer: expected a token id in [0, ",
-              kVocabSize, "), but got ", id);
+    if (!has_token(id)) return "<id " + std::to_string(id) + ">";
     if (id >= 256) return kSpecials[size_t(id - 256)];
     return escape_invalid_utf8(std::string(1, char(uint8_t(id))));
 }

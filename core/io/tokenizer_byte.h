@@ -19,6 +19,7 @@ class ByteTokenizer final : public Tokenizer {
     std::vector<int64_t> encode_ordinary(std::string_view text) const override;
     std::string decode(const std::vector<int64_t>& ids) const override;
     std::string token_label(int64_t id) const override;
+    bool has_token(int64_t id) const override { return id >= 0 && id < kVocabSize; }
     int64_t vocab_size() const override { return kVocabSize; }
     std::string kind() const override { return "byte"; }
     std::string description() const override;

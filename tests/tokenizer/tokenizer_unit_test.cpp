@@ -533,3 +533,25 @@ TEST(LoadTokenizer, PicksBpeByteOrNothing) {
 }
 
 }  // namespace
+
+// Models pad their vocabulary beyond the tokenizer (Qwen2.5: 151,936 rows, 151,665 tokens) and
+// an untrained model predicts padding ids: labels and shown output name them instead of throwing,
+// while decode() stays strict.
+TEST(Bpe, IdsWithoutAnEntryAreLabelledNotThrown) {
+    TinySpec s;
+    s.merges = {{"a", "b"}};
+    auto tok = tiny(s);
+    const int64_t pad = tok->vocab_size() + 7;
+    const auto a = ids_of(*tok, {"a"})[0];
+    EXPECT_TRUE(tok->has_token(a));
+    EXPECT_FALSE(tok->has_token(pad));
+    EXPECT_FALSE(tok->has_token(-1));
+    EXPECT_EQ(tok->token_label(pad), "<id " + std::to_string(pad) + ">");
+    EXPECT_THROW(tok->decode({a, pad}), dxl::ValueError);
+    EXPECT_EQ(tok->decode_for_display({a, pad, a}), "a<id " + std::to_string(pad) + ">a");
+
+    auto bytes = dxl::io::make_byte_tokenizer();
+    EXPECT_EQ(bytes->token_label(300), "<id 300>");
+    EXPECT_EQ(bytes->decode_for_display({104, 105, 300}), "hi<id 300>");
+    EXPECT_EQ(bytes->decode_for_display({0xC3, 0xA9}), "\xC3\xA9");  // a character split over ids
+}

@@ -57,6 +57,11 @@ TEST(HeatmapMinimap, ShownWhenZoomedMatchesViewHiddenAtFullView) {
     view.setViewRange(QCPRange(7.5, 23.5), QCPRange(31.5, 47.5));
     view.refreshNow();
     view.plot()->replot();
+    // The square map is re-placed after the layout (queued): let it settle before measuring.
+    for (int i = 0; i < 3; ++i) {
+        QCoreApplication::processEvents();
+        view.plot()->replot();
+    }
     ASSERT_TRUE(view.minimapVisible());
     const QRect mini = view.minimapGeometry();
     EXPECT_GE(std::max(mini.width(), mini.height()), 80);

@@ -279,6 +279,18 @@ TEST(HeadGrid, MetricHeatmapWhenCellsAreSmall) {
     QTest::mouseClick(&grid, Qt::LeftButton, {}, grid.cellRect(17, 9).center());
     EXPECT_EQ(grid.currentLayer(), 17);
     EXPECT_EQ(grid.currentHead(), 9);
+    // A row without values (an sLSTM block) is plain grey, with its note, never "n/a" text.
+    for (int h = 0; h < H; ++h)
+        values[static_cast<size_t>(3 * H + h)] = std::nan("");
+    QStringList notes;
+    for (int l = 0; l < L; ++l)
+        notes << (l == 3 ? QStringLiteral("slstm: no attention") : QString());
+    grid.setThumbnails(thumbs, L, H, QStringLiteral("Teacher"), QStringLiteral("L"), notes);
+    grid.setCellValues(values, QStringLiteral("entropy"));
+    const QColor none = grid.grab().toImage().pixelColor(grid.cellRect(3, 0).center());
+    EXPECT_EQ(none.red(), none.green());
+    EXPECT_EQ(none.green(), none.blue());
+    EXPECT_GT(none.red(), 200);
     grid.resize(40 + H * 64, 40 + L * 64);  // large cells: thumbnails again
     EXPECT_FALSE(grid.showsMetricHeatmap());
 }
