@@ -182,7 +182,14 @@ DistillDock::DistillDock(const QString& configDir, QWidget* parent) : QWidget(pa
     setStatus(m_form->validate(), true);
 }
 
-DistillDock::~DistillDock() = default;
+DistillDock::~DistillDock() {
+    // Stop the run (the trainer saves a checkpoint) and wait for its thread while this dock is
+    // whole: as a child QObject the runner would be deleted after the buttons its state signal
+    // updates (a crash on closing the window during a run).
+    m_runner->disconnect();
+    delete m_runner;
+    m_runner = nullptr;
+}
 
 void DistillDock::setModels(const ModelsLoaded& models) {
     const QString student = QDir::cleanPath(QString::fromStdString(models.student.dir));

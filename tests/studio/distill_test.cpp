@@ -336,6 +336,28 @@ TEST(DistillRunner, PauseStopAndResumeOnTheTinyModels) {
     EXPECT_FALSE(tail.checkpoints().empty());
 }
 
+// Closing the window during a run destroys the dock while the trainer works: the run stops with a
+// checkpoint and nothing touches the dock's half-destroyed widgets (this crashed).
+TEST(DistillDock, DestroyedDuringARunStopsItWithACheckpoint) {
+    qtApp();
+    ComputeWorker::registerTypes();
+    QTemporaryDir out;
+    const QString folder = out.path() + QStringLiteral("/run");
+    {
+        auto* dock = new DistillDock(configDir());
+        dock->setModels(tinyModels(false, 32));
+        dock->form()->setOutDir(folder);
+        dock->form()->setStepsPerStage(100000);
+        ASSERT_TRUE(dock->startRun()) << dock->statusText().toStdString();
+        QTRY_VERIFY_WITH_TIMEOUT(dock->runner()->progress().step >= 2, 30000);
+        delete dock;
+    }
+    RunLogTail tail(folder);
+    tail.poll();
+    EXPECT_FALSE(tail.checkpoints().empty());
+    EXPECT_GE(tail.trainSeries("total").keys.size(), 2u);
+}
+
 TEST(DistillRunner, EvalAlignmentLogsMatchedHeadCurvesOnlyWhenAsked) {
     qtApp();
     ComputeWorker::registerTypes();
