@@ -24,6 +24,7 @@ void ComputeWorker::registerTypes() {
     qRegisterMetaType<dxl::studio::ErrorInfo>();
     qRegisterMetaType<dxl::studio::CaptureOpened>();
     qRegisterMetaType<dxl::studio::LayerMapSpec>();
+    qRegisterMetaType<dxl::studio::LensResult>();
 }
 
 bool parseTokenIds(const QString& input, std::vector<int64_t>* ids) {
@@ -124,6 +125,10 @@ void ComputeWorker::requestCaptureSample(int sample, int norm) {
     guarded("reading the capture sample", [&] {
         emit inspectReady(m_engine->captureSample(sample, static_cast<StudentNorm>(norm)));
     });
+}
+
+void ComputeWorker::requestLens() {
+    guarded("computing the logit lens", [&] { emit lensReady(m_engine->lens()); });
 }
 
 void ComputeWorker::requestState(int block, int head, int t, const QString& quantity, quint64 job) {

@@ -11,6 +11,7 @@
 #include <memory>
 #include <vector>
 
+#include "app/studio/lens_types.h"
 #include "app/studio/studio_types.h"
 
 namespace dxl::studio {
@@ -38,6 +39,7 @@ class ComputeWorker : public QObject {
     // Opens a capture file and shows its first sample (captureOpened, then inspectReady).
     void openCapture(const QString& path, int norm);
     void requestCaptureSample(int sample, int norm);
+    void requestLens();
 
   signals:
     void modelsLoaded(const dxl::studio::ModelsLoaded& models);
@@ -46,6 +48,7 @@ class ComputeWorker : public QObject {
     void alignmentReady(const dxl::studio::AlignmentResult& result);
     void stateReady(const dxl::studio::StateResult& state, quint64 job);
     void captureOpened(const dxl::studio::CaptureOpened& capture);
+    void lensReady(const dxl::studio::LensResult& lens);
     void failed(const dxl::studio::ErrorInfo& error);
     void busyChanged(bool busy);
     void devicesListed(const QStringList& devices);
@@ -71,3 +74,4 @@ Q_DECLARE_METATYPE(dxl::studio::StateResult)
 Q_DECLARE_METATYPE(dxl::studio::ErrorInfo)
 Q_DECLARE_METATYPE(dxl::studio::CaptureOpened)
 Q_DECLARE_METATYPE(dxl::studio::LayerMapSpec)
+Q_DECLARE_METATYPE(dxl::studio::LensResult)

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "app/studio/lens_types.h"
 #include "app/studio/studio_types.h"
 
 namespace dxl::studio {
@@ -47,6 +48,8 @@ class InspectEngine {
                               const LayerMapSpec& map = {});
     // mLSTM block: C_t of head at token t plus traces over t; sLSTM block: `quantity` in c|n|m|h.
     StateResult state(int block, int head, int t, const std::string& quantity);
+    // Logit lens of both loaded models on the last input (inspect_engine_lens.cpp).
+    LensResult lens();
 
     // Opens a capture file (dxl capture, docs/capture-schema.md): FormatError for a damaged or
     // foreign file, UnsupportedVersion for a newer schema. Nothing shown changes until

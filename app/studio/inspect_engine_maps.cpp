@@ -8,6 +8,7 @@
 
 #include "app/studio/inspect_engine.h"
 #include "app/studio/inspect_engine_impl.h"
+#include "core/analysis/display_maps.h"
 #include "core/analysis/metrics.h"
 #include "core/base/error.h"
 
@@ -30,43 +31,17 @@ std::string filterText(const MapFilter& f, bool signedNorm) {
 
 namespace {
 
-// The display filter on one (T, T) causal map; cells above the diagonal are left as they are.
-// signedValues: rank and threshold by |value|, never renormalise (see MapFilter).
+// The studio's filter as the core's (core/analysis/display_maps.h, shared with `dxl align --show`).
 torch::Tensor applyFilter(const torch::Tensor& map, const MapFilter& f, bool signedValues) {
-    if (!f.active()) return map;
-    const int64_t T = map.size(0);
-    const torch::Tensor causal = torch::ones({T, T}, torch::kBool).tril();  // (T, T)
-    torch::Tensor keep = causal.clone();                                    // (T, T) shown cells
-    torch::Tensor a = map.to(torch::kFloat64).masked_fill(~causal, 0.0);    // (T, T)
-    if (f.dropSink) {
-        keep.select(1, 0).fill_(false);
-        a = a.masked_fill(~keep, 0.0);
-        if (!signedValues) {
-            // Rows over j >= 1 again sum to 1; a row with nothing left (row 0) stays all 0.
-            torch::Tensor sum = a.sum(1, /*keepdim=*/true);  // (T, 1)
-            a = torch::where(sum > 0, a / sum.clamp_min(1e-300), a);
-        }
-    }
-    if (f.topK > 0) {
-        // Excluded cells rank below every kept one (|value| >= 0), so a row with at least k
-        // shown cells keeps exactly k of them, ties broken by torch::topk.
-        torch::Tensor score = a.abs().masked_fill(~keep, -1.0);                        // (T, T)
-        torch::Tensor idx = std::get<1>(score.topk(std::min<int64_t>(f.topK, T), 1));  // (T, k)
-        torch::Tensor top = torch::zeros({T, T}, torch::kBool).scatter_(1, idx, true);
-        keep = keep & top;
-        a = a.masked_fill(~keep, 0.0);
-    }
-    if (f.threshold > 0) a = a.masked_fill(a.abs() < f.threshold, 0.0);
-    return torch::where(causal, a.to(map.scalar_type()), map);
+    analysis::DisplayFilter d;
+    d.threshold = f.threshold;
+    d.top_k = f.topK;
+    d.drop_sink = f.dropSink;
+    return analysis::apply_display_filter(map, d, signedValues);
 }
 
-// Mean of `map` (T, T) over the rows i >= j that can attend to each key j. (T) doubles.
 std::vector<double> received(const torch::Tensor& map) {
-    const int64_t T = map.size(0);
-    torch::Tensor a = map.to(torch::kFloat64).tril();            // (T, T)
-    torch::Tensor n = torch::arange(T, 0, -1, torch::kFloat64);  // (T) = T - j
-    torch::Tensor r = (a.sum(0) / n).contiguous();               // (T)
-    return std::vector<double>(r.data_ptr<double>(), r.data_ptr<double>() + T);
+    return analysis::attention_received(map);
 }
 
 }  // namespace

@@ -30,6 +30,7 @@
 #include "app/studio/distill_dock.h"
 #include "app/studio/drop_handler.h"
 #include "app/studio/heads_dock.h"
+#include "app/studio/lens_page.h"
 #include "app/studio/state_page.h"
 #include "app/studio/studio_app.h"
 #include "dxl/config.h"
@@ -103,6 +104,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_tabs->addTab(m_attention, tr("&Inspect"));
     m_tabs->addTab(m_alignmentPage, tr("&Alignment"));
     m_tabs->addTab(m_state, tr("Recurrent &state"));
+    m_lens = new LensPage(m_tabs);
+    m_tabs->addTab(m_lens, tr("Logit &lens"));
     auto* central = new QWidget(this);
     auto* centralLayout = new QVBoxLayout(central);
     centralLayout->setContentsMargins(0, 0, 0, 0);
@@ -168,6 +171,16 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
             &ComputeWorker::requestCaptureSample, Qt::QueuedConnection);
     connect(m_worker, &ComputeWorker::captureOpened, this, &MainWindow::onCaptureOpened,
             Qt::QueuedConnection);
+    connect(this, &MainWindow::lensRequested, m_worker, &ComputeWorker::requestLens,
+            Qt::QueuedConnection);
+    connect(
+        m_worker, &ComputeWorker::lensReady, this,
+        [this](const LensResult& r) {
+            m_lens->setLens(r);
+            emit lensShown();
+        },
+        Qt::QueuedConnection);
+    connect(m_tabs, &QTabWidget::currentChanged, this, [this] { requestLensIfShown(); });
     connect(m_worker, &ComputeWorker::failed, this, &MainWindow::onFailed, Qt::QueuedConnection);
     connect(
         m_worker, &ComputeWorker::busyChanged, this,
@@ -323,6 +336,8 @@ void MainWindow::buildMenus() {
         [this] { m_tabs->setCurrentIndex(1); });
     add(tr("Recurrent state page"), QKeySequence(Qt::CTRL | Qt::Key_3),
         [this] { m_tabs->setCurrentIndex(2); });
+    add(tr("Logit lens page"), QKeySequence(Qt::CTRL | Qt::Key_5),
+        [this] { m_tabs->setCurrentWidget(m_lens); });
     QAction* distill = m_distillDockWidget->toggleViewAction();
     distill->setText(tr("&Distill dock"));
     distill->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_4));
@@ -457,6 +472,18 @@ void MainWindow::onInspectReady(const InspectSummary& summary) {
     requestMaps();
     requestAlignment();
     requestState();
+    m_lensStale = true;
+    m_lens->clear();
+    requestLensIfShown();
+}
+
+void MainWindow::requestLensIfShown() {
+    // A capture sample's tokens may not belong to the loaded models: the lens needs the models.
+    if (m_tabs->currentWidget() != m_lens || !m_lensStale || m_captureMode ||
+        m_summary.tokens.size() == 0)
+        return;
+    m_lensStale = false;
+    emit lensRequested();
 }
 
 void MainWindow::requestMaps() {
@@ -626,6 +653,7 @@ QList<widgets::ExportableFigure*> MainWindow::figures() const {
         m_attention->linked(),  m_attention->lines(),   m_attention->klStrip(),
         m_heads->teacherGrid(), m_heads->studentGrid(), m_alignmentPage->matrix(),
         m_state->stateMap(),    m_state->normPlot(),    m_state->gatePlot()};
+    if (m_lens->hasLens()) all << m_lens->teacherMap() << m_lens->studentMap() << m_lens->pairMap();
     all << m_distill->figures();  // the live plots, once a run has logged
     return all;
 }
@@ -653,6 +681,8 @@ QJsonObject MainWindow::provenance() const {
     p.insert(QStringLiteral("map_mode"), sel.mode == MapMode::Rollout
                                              ? QStringLiteral("rollout")
                                              : QStringLiteral("single_head"));
+    p.insert(QStringLiteral("token_highlight"), QString::fromLatin1(highlightKey(sel.highlight)));
+    p.insert(QStringLiteral("display_flags"), QString::fromStdString(displayFlags(sel)));
     p.insert(QStringLiteral("alignment_metric"), m_alignmentPage->metric());
     p.insert(QStringLiteral("layer_map"),
              QString::fromStdString(m_alignmentPage->layerMap().source));

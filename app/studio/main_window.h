@@ -8,6 +8,7 @@
 #include <QJsonObject>
 #include <QMainWindow>
 #include <QThread>
+#include <string>
 
 #include "app/studio/studio_types.h"
 
@@ -26,6 +27,7 @@ namespace dxl::studio {
 class AttentionPage;
 class AlignmentPage;
 class StatePage;
+class LensPage;
 class HeadsDock;
 class DistillDock;
 class CaptureBar;
@@ -35,6 +37,9 @@ class ComputeWorker;
 // (main_window_session.cpp).
 QJsonObject mapFilterJson(const MapFilter& f);
 MapFilter mapFilterFromJson(const QJsonObject& o);
+struct Selection;
+// The `dxl align` flags that reproduce the linked maps of s (core/analysis/display_options.h).
+std::string displayFlags(const Selection& s);
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -67,6 +72,7 @@ class MainWindow : public QMainWindow {
     AttentionPage* attentionPage() const { return m_attention; }
     AlignmentPage* alignmentPage() const { return m_alignmentPage; }
     StatePage* statePage() const { return m_state; }
+    LensPage* lensPage() const { return m_lens; }
     HeadsDock* headsDock() const { return m_heads; }
     DistillDock* distillDock() const { return m_distill; }
     QDockWidget* distillDockWidget() const { return m_distillDockWidget; }
@@ -93,6 +99,8 @@ class MainWindow : public QMainWindow {
     void captureOpenRequested(const QString& path, int norm);
     void captureSampleRequested(int sample, int norm);
     void stateRequested(int block, int head, int t, const QString& quantity, quint64 job);
+    void lensRequested();
+    void lensShown();
 
   private:
     void buildMenus();
@@ -110,6 +118,7 @@ class MainWindow : public QMainWindow {
     void requestMaps();
     void requestAlignment();
     void requestState();
+    void requestLensIfShown();  // the lens is computed only while its page is open
     void rerun();
     void openModelDialog();
     void exportCurrentFigure();
@@ -124,6 +133,8 @@ class MainWindow : public QMainWindow {
     AttentionPage* m_attention = nullptr;
     AlignmentPage* m_alignmentPage = nullptr;
     StatePage* m_state = nullptr;
+    LensPage* m_lens = nullptr;
+    bool m_lensStale = true;
     HeadsDock* m_heads = nullptr;
     DistillDock* m_distill = nullptr;
     QDockWidget* m_distillDockWidget = nullptr;

@@ -12,6 +12,7 @@
 #include "app/studio/layer_map_editor.h"
 #include "app/studio/main_window.h"
 #include "app/studio/state_page.h"
+#include "core/analysis/display_options.h"
 #include "widgets/linked_heatmaps.h"
 
 namespace dxl::studio {
@@ -65,6 +66,21 @@ QJsonObject mapFilterJson(const MapFilter& f) {
     o.insert(QStringLiteral("top_k"), f.topK);
     o.insert(QStringLiteral("drop_sink"), f.dropSink);
     return o;
+}
+
+std::string displayFlags(const Selection& s) {
+    analysis::ShowRequest q;
+    q.teacher_layer = s.teacherLayer;
+    q.teacher_head = s.teacherHead;
+    q.student_block = s.studentBlock;
+    q.student_head = s.studentHead;
+    q.rollout = s.mode == MapMode::Rollout;
+    q.norm = static_cast<analysis::StudentNorm>(s.norm);  // same order (studio_types.h)
+    q.filter.threshold = s.filter.threshold;
+    q.filter.top_k = s.filter.topK;
+    q.filter.drop_sink = s.filter.dropSink;
+    q.highlight = static_cast<analysis::Highlight>(s.highlight);  // same order
+    return analysis::display_flags(q);
 }
 
 // Missing keys leave that filter off; negative values (a hand-edited file) are clamped to off.

@@ -7,9 +7,12 @@
 #include <QFileInfo>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QRegularExpression>
 #include <QTextStream>
 #include <cstdio>
+#include <memory>
 
+#include "app/studio/attention_page.h"
 #include "app/studio/distill_dock.h"
 #include "app/studio/inspect_engine.h"
 #include "app/studio/main_window.h"
@@ -38,7 +41,15 @@ QString studioUsage() {
         "exit\n"
         "  --device D              where the models run (default auto: the first GPU when this\n"
         "                          build has CUDA and one is present, else the CPU)\n"
-        "  --tokenizer FILE        a tokenizer.json for models that ship without one\n");
+        "  --tokenizer FILE        a tokenizer.json for models that ship without one\n"
+        "  view of the linked maps (as dxl align --show; recorded in every export's provenance):\n"
+        "  --show L.H,B.H          teacher layer.head, student block.head\n"
+        "  --rollout               attention rollout up to that layer and block\n"
+        "  --filter-threshold X    cells with |value| < X shown as 0\n"
+        "  --filter-top-k K        keep the K largest causal entries of each row\n"
+        "  --drop-sink             drop column 0 and renormalise the rows\n"
+        "  --highlight H           "
+        "none|teacher-received|student-received|difference-received|kl\n");
 }
 
 StudioOptions parseStudioOptions(const QStringList& args) {
@@ -80,7 +91,26 @@ StudioOptions parseStudioOptions(const QStringList& args) {
             value(&o.screenshotsDir);
         else if (a == QStringLiteral("--device"))
             value(&o.device);
-        else
+        else if (a == QStringLiteral("--show"))
+            value(&o.show);
+        else if (a == QStringLiteral("--highlight"))
+            value(&o.highlight);
+        else if (a == QStringLiteral("--rollout"))
+            o.rollout = true;
+        else if (a == QStringLiteral("--drop-sink"))
+            o.dropSink = true;
+        else if (a == QStringLiteral("--filter-threshold") ||
+                 a == QStringLiteral("--filter-top-k")) {
+            QString v;
+            value(&v);
+            bool ok = false;
+            if (a == QStringLiteral("--filter-threshold"))
+                o.filterThreshold = v.toDouble(&ok);
+            else
+                o.filterTopK = v.toInt(&ok);
+            if (o.error.isEmpty() && (!ok || o.filterThreshold < 0 || o.filterTopK < 0))
+                o.error = QStringLiteral("%1: expected a non-negative number, got '%2'").arg(a, v);
+        } else
             o.error = QStringLiteral("unknown option %1; see --help").arg(a);
         if (!o.error.isEmpty()) break;
     }
@@ -89,6 +119,20 @@ StudioOptions parseStudioOptions(const QStringList& args) {
     }
     if (o.error.isEmpty() && !o.exportSpec.isEmpty() && o.outDir.isEmpty())
         o.error = QStringLiteral("--export needs --out DIR");
+    if (o.error.isEmpty() && !o.show.isEmpty() &&
+        !QRegularExpression(QStringLiteral("^\\d+\\.\\d+,\\d+\\.\\d+$")).match(o.show).hasMatch())
+        o.error = QStringLiteral("--show: expected L.H,B.H, got '%1'").arg(o.show);
+    if (o.error.isEmpty() && !o.highlight.isEmpty()) {
+        const QString h = QString(o.highlight).replace(QLatin1Char('-'), QLatin1Char('_'));
+        if (highlightFromKey(h.toStdString()) == TokenHighlight::None &&
+            h != QStringLiteral("none"))
+            o.error = QStringLiteral(
+                          "--highlight: expected none, teacher-received, "
+                          "student-received, difference-received or kl, got '%1'")
+                          .arg(o.highlight);
+    }
+    if (o.error.isEmpty() && o.hasDisplay() && o.exportSpec.isEmpty())
+        o.error = QStringLiteral("--show and the display options go with --export all");
     return o;
 }
 
@@ -127,6 +171,25 @@ QString readDefaultInput(const QString& dataDir, const QString& teacherDir,
     QFile f(dataDir + name);
     if (!f.open(QIODevice::ReadOnly | QIODevice::Text)) return QStringLiteral("0,1,2,3");
     return QString::fromUtf8(f.readAll()).trimmed();
+}
+
+// The attention page's selection with the display options applied.
+Selection selectionFromOptions(const StudioOptions& o, Selection s) {
+    if (!o.show.isEmpty()) {
+        const QStringList parts = o.show.split(QRegularExpression(QStringLiteral("[.,]")));
+        s.teacherLayer = parts[0].toInt();
+        s.teacherHead = parts[1].toInt();
+        s.studentBlock = parts[2].toInt();
+        s.studentHead = parts[3].toInt();
+    }
+    s.mode = o.rollout ? MapMode::Rollout : MapMode::SingleHead;
+    s.filter.threshold = o.filterThreshold;
+    s.filter.topK = o.filterTopK;
+    s.filter.dropSink = o.dropSink;
+    if (!o.highlight.isEmpty())
+        s.highlight = highlightFromKey(
+            QString(o.highlight).replace(QLatin1Char('-'), QLatin1Char('_')).toStdString());
+    return s;
 }
 
 }  // namespace
@@ -172,7 +235,8 @@ int runStudio(const StudioOptions& options) {
     w.setDevice(options.device);
     int code = 0;
     if (headless) {
-        QObject::connect(&w, &MainWindow::resultsCompleted, &w, [&w, &options, &code] {
+        // With display options: the first results set the view, its maps trigger the export.
+        auto exportAll = [&w, &options, &code] {
             QString error;
             const QStringList files = w.exportAllFigures(options.outDir, &error);
             for (const QString& f : files) {  // every file decodes and is not blank
@@ -187,6 +251,23 @@ int runStudio(const StudioOptions& options) {
                     << "exported " << files.size() << " files to " << options.outDir << "\n";
             }
             QApplication::exit(code);
+        };
+        auto viewSet = std::make_shared<bool>(false);
+        QObject::connect(&w, &MainWindow::resultsCompleted, &w, [&w, &options, exportAll, viewSet] {
+            if (!options.hasDisplay()) return exportAll();
+            if (*viewSet) return;
+            *viewSet = true;
+            const Selection before = w.attentionPage()->selection();
+            const Selection want = selectionFromOptions(options, before);
+            // New maps come only when the maps change; the highlight alone is applied at once.
+            const bool newMaps = want.teacherLayer != before.teacherLayer ||
+                                 want.teacherHead != before.teacherHead ||
+                                 want.studentBlock != before.studentBlock ||
+                                 want.studentHead != before.studentHead ||
+                                 want.mode != before.mode || !(want.filter == before.filter);
+            if (newMaps) QObject::connect(&w, &MainWindow::mapsShown, &w, exportAll);
+            w.attentionPage()->setSelection(want);
+            if (!newMaps) exportAll();
         });
         QObject::connect(&w, &MainWindow::errorShown, &w, [](const QString& message) {
             QTextStream(stderr) << "dxl-studio: " << message << "\n";

@@ -21,6 +21,7 @@
 #include "app/studio/distill_dock.h"
 #include "app/studio/distill_plots.h"
 #include "app/studio/layer_map_editor.h"
+#include "app/studio/lens_page.h"
 #include "app/studio/main_window.h"
 #include "app/studio/run_log_tail.h"
 #include "app/studio/state_page.h"
@@ -100,6 +101,7 @@ void startWalkthrough(MainWindow& w, const QString& dir, int timeoutMs, const QS
         bool waitingForMaps = false;
         bool waitingForRun = false;
         bool waitingForResults = false;
+        bool waitingForLens = false;
         bool done = false;
         QStringList failures;
         std::function<void()> advance;
@@ -208,8 +210,28 @@ void startWalkthrough(MainWindow& w, const QString& dir, int timeoutMs, const QS
                     w.tabs()->setCurrentWidget(w.statePage());
                     later(400);
                     break;
-                case 6: {
+                case 6:
                     shoot(QStringLiteral("05_recurrent_state.png"));
+                    // The logit lens of both models (computed when its page opens).
+                    st->waitingForLens = true;
+                    w.tabs()->setCurrentWidget(w.lensPage());
+                    break;
+                case 7: {
+                    if (!w.lensPage()->hasLens())
+                        st->failures << QStringLiteral("lens: nothing shown");
+                    w.lensPage()->selectRow(true, 0);  // chips: the first student block's row
+                    shoot(QStringLiteral("05b_logit_lens.png"));
+                    {  // the lens figures export like every figure (export-all includes them)
+                        QString error;
+                        const QStringList files = w.exportAllFigures(
+                            QDir(dir).filePath(QStringLiteral("export_lens")), &error);
+                        if (!files.join(QLatin1Char(' ')).contains(QStringLiteral("lens_pair_kl")))
+                            st->failures << QStringLiteral("lens: not exported (%1)").arg(error);
+                        for (const QString& f : files) {
+                            QString why;
+                            if (!checkExportedFile(f, &why)) st->failures << why;
+                        }
+                    }
                     // A 20-step distillation in the Distill dock on its defaults (the loaded
                     // teacher and student, the paper recipe, data that suit the teacher), under
                     // the alignment page (the Inspect page needs more height than remains).
@@ -230,7 +252,7 @@ void startWalkthrough(MainWindow& w, const QString& dir, int timeoutMs, const QS
                     }
                     break;
                 }
-                case 7: {  // the run finished: live plots filled from its log
+                case 8: {  // the run finished: live plots filled from its log
                     DistillDock* dock = w.distillDock();
                     dock->pollRuns();
                     const RunLogTail* run =
@@ -248,7 +270,7 @@ void startWalkthrough(MainWindow& w, const QString& dir, int timeoutMs, const QS
                     later(400);
                     break;
                 }
-                case 8: {
+                case 9: {
                     shoot(QStringLiteral("07_distill_dock.png"), w.distillDockWidget());
                     // Matched head alignment over the evaluations (eval_alignment).
                     w.distillDock()->plots()->pages()->setCurrentIndex(1);
@@ -270,7 +292,7 @@ void startWalkthrough(MainWindow& w, const QString& dir, int timeoutMs, const QS
                     emit dock->showCheckpointRequested(cps.back().second);
                     break;
                 }
-                case 9: {
+                case 10: {
                     if (!w.windowTitle().contains(QStringLiteral("final")))
                         st->failures << QStringLiteral(
                                             "show maps: the checkpoint is not the student "
@@ -298,7 +320,7 @@ void startWalkthrough(MainWindow& w, const QString& dir, int timeoutMs, const QS
                     w.openCapture(capture);
                     break;
                 }
-                case 10: {
+                case 11: {
                     if (!w.captureMode() || !w.captureBar()->isVisible())
                         st->failures << QStringLiteral("capture: %1 is not shown").arg(capture);
                     if (w.captureBar()->sampleCount() < 2) {
@@ -309,7 +331,7 @@ void startWalkthrough(MainWindow& w, const QString& dir, int timeoutMs, const QS
                     w.captureBar()->sampleSpin()->setValue(1);  // the second sample
                     break;
                 }
-                case 11: {
+                case 12: {
                     if (w.captureBar()->sampleCount() > 1 && w.captureBar()->sample() != 1)
                         st->failures << QStringLiteral("capture: sample 1 is not shown");
                     shoot(QStringLiteral("09_capture.png"));
@@ -320,7 +342,7 @@ void startWalkthrough(MainWindow& w, const QString& dir, int timeoutMs, const QS
                     later(1500);  // the 150 ms coalescing, then the worker
                     break;
                 }
-                case 12: {
+                case 13: {
                     if (!w.alignmentPage()->matrix()->metric().contains(
                             QStringLiteral("ratio/all-blocks")))
                         st->failures << QStringLiteral("layer map: the matrix says '%1'")
@@ -344,6 +366,11 @@ void startWalkthrough(MainWindow& w, const QString& dir, int timeoutMs, const QS
         if (!st->waitingForRun) return;
         st->waitingForRun = false;
         later(200);
+    });
+    QObject::connect(&w, &MainWindow::lensShown, &w, [st, later] {
+        if (!st->waitingForLens) return;
+        st->waitingForLens = false;
+        later(300);
     });
     QObject::connect(&w, &MainWindow::mapsShown, &w, [st, later] {
         if (!st->waitingForMaps) return;

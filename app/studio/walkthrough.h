@@ -1,12 +1,12 @@
 // The scripted walkthrough (dxl-studio --walkthrough DIR): start on the defaults -> switch heads
 // -> rollout with a display filter and chips coloured by attention received (then back to
 // single heads, no filter) -> open the alignment matrix -> open a Hungarian-matched pair from it ->
-// recurrent state -> a 20-step distillation in the Distill dock (docked and floated screenshots) ->
-// its final checkpoint as the student ("show maps") -> export all figures -> with a capture file:
-// open it, show its second sample, and align it under the ratio layer map. Each step waits for the
-// worker's results, saves a screenshot into DIR and checks that it is not blank; the exported files
-// are checked too (PNG decodes and is not blank, PDF/SVG/JSON/CSV well-formed). Used by the
-// tests/studio ctest and for docs/screenshots.
+// recurrent state -> logit lens -> a 20-step distillation in the Distill dock (docked and floated
+// screenshots) -> its final checkpoint as the student ("show maps") -> export all figures -> with a
+// capture file: open it, show its second sample, and align it under the ratio layer map. Each step
+// waits for the worker's results, saves a screenshot into DIR and checks that it is not blank; the
+// exported files are checked too (PNG decodes and is not blank, PDF/SVG/JSON/CSV well-formed). Used
+// by the tests/studio ctest and for docs/screenshots.
 #pragma once
 
 #include <QImage>
