@@ -70,6 +70,7 @@ class AttentionHeatmap : public QWidget, public ExportableFigure {
     int rowRank(int row, int col) const;
 
     QCustomPlot* plot() const { return m_plot; }
+    QSize sizeHint() const override { return QSize(360, 360); }  // the plot has no layout
     QCPColorMap* colorMapItem() const { return m_map; }
     int currentLevel() const { return m_level; }
     bool lodPending() const { return m_watcher.isRunning(); }

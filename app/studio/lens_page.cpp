@@ -4,6 +4,7 @@
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QScrollArea>
 #include <QSplitter>
 #include <QVBoxLayout>
 #include <algorithm>
@@ -43,9 +44,15 @@ LensPage::LensPage(QWidget* parent) : QWidget(parent) {
     layout->addLayout(row);
 
     auto* chipRow = new QHBoxLayout();
-    m_chips = new widgets::TokenChips(this);
+    // One chip per token: the row scrolls sideways instead of widening the window.
+    auto* chipsScroll = new QScrollArea(this);
+    m_chips = new widgets::TokenChips(chipsScroll);
+    chipsScroll->setWidget(m_chips);
+    chipsScroll->setWidgetResizable(false);
+    chipsScroll->setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    chipsScroll->setFixedHeight(m_chips->sizeHint().height() + 18);
     m_chipLegend = new QLabel(this);
-    chipRow->addWidget(m_chips, 1);
+    chipRow->addWidget(chipsScroll, 1);
     chipRow->addWidget(m_chipLegend);
     layout->addLayout(chipRow);
 
@@ -66,6 +73,7 @@ LensPage::LensPage(QWidget* parent) : QWidget(parent) {
     vsplit->addWidget(m_pairs);
     vsplit->setStretchFactor(0, 3);
     vsplit->setStretchFactor(1, 2);
+    vsplit->setSizes({300, 200});  // the per-model maps get the larger share from the start
     layout->addWidget(vsplit, 1);
     for (widgets::AttentionHeatmap* h : {m_teacher, m_student, m_pairs})
         h->setMinimapEnabled(false);
@@ -101,6 +109,7 @@ void LensPage::setLens(const LensResult& lens) {
     m_lens = lens;
     m_has = true;
     m_chips->setTokens(lens.tokens);
+    m_chips->resize(m_chips->sizeHint());  // inside its scroll area
     redraw();
 }
 

@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "app/studio/heads_dock.h"
+#include "app/studio/lens_page.h"
 #include "app/studio/main_window.h"
 #include "app/studio/walkthrough.h"
 #include "widgets/attention_heatmap.h"
@@ -27,7 +28,7 @@ constexpr int kSettleMs = 600;       // coalesced relabelling and queued re-layo
 void startScreenshotTour(MainWindow& w, const QString& dir, int timeoutMs) {
     struct State {
         int step = 0;
-        bool started = false, done = false;
+        bool started = false, done = false, waitingForLens = false;
         QStringList failures, written;
         std::function<void()> advance;
     };
@@ -91,17 +92,22 @@ void startScreenshotTour(MainWindow& w, const QString& dir, int timeoutMs) {
                 break;
             case 2:
                 shoot(QStringLiteral("04_recurrent_state.png"), &w);
+                st->waitingForLens = true;  // computed when its page opens
+                w.tabs()->setCurrentWidget(w.lensPage());
+                break;
+            case 3:
+                shoot(QStringLiteral("04b_logit_lens.png"), &w);
                 // Opened as a user does (View > Distill dock, Ctrl+4), at its own size.
                 w.tabs()->setCurrentIndex(0);
                 w.distillDockWidget()->toggleViewAction()->trigger();
                 later(kSettleMs);
                 break;
-            case 3:
+            case 4:
                 shoot(QStringLiteral("05_inspect_distill_dock.png"), &w);
                 w.tabs()->setCurrentIndex(1);
                 later(kSettleMs);
                 break;
-            case 4:
+            case 5:
                 shoot(QStringLiteral("06_alignment_distill_dock.png"), &w);
                 finish(0);
                 break;
@@ -112,6 +118,11 @@ void startScreenshotTour(MainWindow& w, const QString& dir, int timeoutMs) {
     QObject::connect(&w, &MainWindow::resultsCompleted, &w, [st, later] {
         if (st->started) return;
         st->started = true;
+        later(kSettleMs);
+    });
+    QObject::connect(&w, &MainWindow::lensShown, &w, [st, later] {
+        if (!st->waitingForLens) return;
+        st->waitingForLens = false;
         later(kSettleMs);
     });
     QObject::connect(&w, &MainWindow::errorShown, &w, [st, finish](const QString& message) {

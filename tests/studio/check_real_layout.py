@@ -44,7 +44,7 @@ def main():
     if p.returncode != 0:
         failures.append(f"dxl-studio --screenshots exited {p.returncode}")
     expected = ["01_inspect.png", "02_heads_dock.png", "03_alignment.png", "04_recurrent_state.png",
-                "05_inspect_distill_dock.png", "06_alignment_distill_dock.png"]
+                "04b_logit_lens.png", "05_inspect_distill_dock.png", "06_alignment_distill_dock.png"]
     for name in expected:
         path = os.path.join(shots, name)
         size = png_size(path) if os.path.exists(path) else None
