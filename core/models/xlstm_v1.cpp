@@ -347,11 +347,17 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 // ---- LM ----
 class XlstmV1Module : public torch::nn::Module {
   public:
-    explicit XlstmV1Module(const XlstmConfig& cfg) {
+    // random_init false: the vocabulary matrices are left uninitialised because a checkpoint
+    // overwrites every parameter next (load_parameters fails on a missing one); at 152k x 896 a
+    // random normal fill costs ~1 s and a temporary per matrix.
+    XlstmV1Module(const XlstmConfig& cfg, bool random_init) {
         const int64_t d = cfg.embedding_dim, V = cfg.vocab_size;
+        auto vocab_matrix = [&] {  // (V, D)
+            if (!random_init) return torch::empty({V, d});
+            return torch::randn({V, d}).mul_(std::sqrt(2.0 / (5.0 * static_cast<double>(d))));
+        };
         m_emb = register_module("token_embedding", std::make_shared<Node>())
-                    ->add("weight",
-                          torch::randn({V, d}) * std::sqrt(2.0 / (5.0 * static_cast<double>(d))));
+                    ->add("weight", vocab_matrix());
         auto stack = register_module("xlstm_block_stack", std::make_shared<Node>());
         auto blocks = stack->child("blocks");
         for (int64_t b = 0; b < cfg.num_blocks; ++b)
@@ -359,9 +365,8 @@ class XlstmV1Module : public torch::nn::Module {
         if (cfg.add_post_blocks_norm)
             m_post_norm = stack->child("post_blocks_norm")->add("weight", torch::zeros({d}));
         if (!cfg.tie_weights)
-            m_head = register_module("lm_head", std::make_shared<Node>())
-                         ->add("weight", torch::randn({V, d}) *
-                                             std::sqrt(2.0 / (5.0 * static_cast<double>(d))));
+            m_head =
+                register_module("lm_head", std::make_shared<Node>())->add("weight", vocab_matrix());
     }
     torch::Tensor m_emb;  // (V, D)
     std::vector<std::shared_ptr<BlockImpl>> m_blocks;
@@ -373,8 +378,10 @@ using XlstmDecodeState = recurrent::BlockDecodeState<BlockState>;
 
 class XlstmV1Model : public LanguageModel {
   public:
-    XlstmV1Model(const XlstmConfig& cfg, io::JsonConfig json)
-        : m_cfg(cfg), m_json(std::move(json)), m_module(std::make_shared<XlstmV1Module>(cfg)) {
+    XlstmV1Model(const XlstmConfig& cfg, io::JsonConfig json, bool random_init)
+        : m_cfg(cfg),
+          m_json(std::move(json)),
+          m_module(std::make_shared<XlstmV1Module>(cfg, random_init)) {
         m_info.architecture = "xlstm_v1";
         m_info.family = "xlstm";
         m_info.n_layers = cfg.num_blocks;
@@ -488,6 +495,20 @@ void load_parameters(torch::nn::Module& module, const XlstmConfig& cfg, const Te
     for (auto& p : module.named_parameters(true)) {
         const std::string name = prefix + p.key();
         expected.insert(name);
+        const bool relayout = cuda && (ends_with(name, "slstm_cell._recurrent_kernel_") ||
+                                       ends_with(name, "slstm_cell._bias_"));
+        if (src.copy_into && src.shape && !relayout) {
+            const std::vector<int64_t> have = src.shape(name);
+            DXL_CHECK(!have.empty() || p.value().dim() == 0, FormatError, src.description,
+                      ": tensor '", name,
+                      "' is missing; the checkpoint does not match this xlstm_v1 config");
+            DXL_CHECK(have == p.value().sizes().vec(), ShapeError, src.description, ": tensor '",
+                      name, "': expected ", p.value().sizes(), ", but got ",
+                      c10::IntArrayRef(have));
+            torch::Tensor dst = p.value();
+            src.copy_into(name, dst);
+            continue;
+        }
         torch::Tensor t = src.get(name);
         DXL_CHECK(t.defined(), FormatError, src.description, ": tensor '", name,
                   "' is missing; the checkpoint does not match this xlstm_v1 config");
@@ -529,7 +550,7 @@ std::vector<std::pair<std::string, torch::Tensor>> export_parameters(torch::nn::
 
 std::unique_ptr<LanguageModel> make_model(const XlstmConfig& cfg, const io::JsonConfig& json,
                                           const TensorSource* weights) {
-    auto model = std::make_unique<XlstmV1Model>(cfg, json);
+    auto model = std::make_unique<XlstmV1Model>(cfg, json, /*random_init=*/weights == nullptr);
     if (weights) {
         std::vector<std::string> ignore;
         if (cfg.tie_weights) ignore.push_back("lm_head.weight");  // the reference saves both names
@@ -551,6 +572,12 @@ std::unique_ptr<LanguageModel> make_xlstm_v1(const io::JsonConfig& cfg,
     src.description = weights->description();
     src.get = [weights](const std::string& name) {
         return weights->contains(name) ? weights->get(name) : torch::Tensor();
+    };
+    src.shape = [weights](const std::string& name) {
+        return weights->contains(name) ? weights->shape(name) : std::vector<int64_t>{};
+    };
+    src.copy_into = [weights](const std::string& name, torch::Tensor& dst) {
+        weights->copy_to(name, dst);
     };
     return xlstm_v1::make_model(c, cfg, &src);
 }

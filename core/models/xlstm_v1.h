@@ -45,6 +45,11 @@ std::shared_ptr<BlockImpl> make_block(const XlstmConfig& cfg, int64_t block_idx)
 // Where weights come from: name -> tensor (undefined if absent) plus the list of all names.
 struct TensorSource {
     std::function<torch::Tensor(const std::string&)> get;
+    // Optional: the tensor's shape ({} when absent) and a conversion straight into a parameter
+    // (a checkpoint file converts from its mapping: no float32 temporary of a 545 MB frozen
+    // embedding beside the parameter). Used when both are set and no layout change applies.
+    std::function<std::vector<int64_t>(const std::string&)> shape;
+    std::function<void(const std::string&, torch::Tensor&)> copy_into;
     std::vector<std::string> names;
     std::string description;  // for error messages
 };

@@ -91,7 +91,19 @@ def main():
     off = 8 + hlen + header[first]["data_offsets"][0]
     raw[off:off + 4] = struct.pack("<f", float("nan"))
     open(st, "wb").write(bytes(raw))
+    # +inf and -inf in one tensor (their sum is NaN, still refused), in the last tensor.
+    inf_student = os.path.join(scratch, "model_inf")
+    shutil.copytree(xlstm, inf_student)
+    st = os.path.join(inf_student, "model.safetensors")
+    raw = bytearray(open(st, "rb").read())
+    last = max(k for k in header if k != "__metadata__" and header[k]["dtype"] == "F32"
+               and header[k]["data_offsets"][1] - header[k]["data_offsets"][0] >= 8)
+    off = 8 + hlen + header[last]["data_offsets"][0]
+    raw[off:off + 8] = struct.pack("<ff", float("inf"), float("-inf"))
+    open(st, "wb").write(bytes(raw))
     cases += [
+        ("forward +-inf student", ["forward", "--model", inf_student, "--tokens", "1,2", "--out",
+                                   os.path.join(scratch, "inf.h5")], 7, ["non-finite"]),
         ("capture NaN student", ["capture", "--teacher", gpt2, "--student", nan_student, "--tokens", "1,2,3",
                                  "--out", os.path.join(scratch, "nan.h5")], 7, ["non-finite"]),
         ("align NaN student", ["align", "--teacher", gpt2, "--student", nan_student, "--tokens", "1,2,3"], 7,
