@@ -213,7 +213,7 @@ BENCHMARK(BM_mlstm_chunkwise)
 BENCHMARK(BM_mlstm_recurrent)->Arg(128)->Arg(1024)->Arg(4096)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_teacher_gpt2_small)->Arg(512)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_mlstm_form_crossover)
-    ->ArgsProduct({{256, 512, 1024}, {64, 128, 256, 384}, {0, 1}})
+    ->ArgsProduct({{64, 128, 256, 512, 1024, 2048}, {64, 128, 256, 384, 512}, {0, 1}})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_decode_gpt2_small)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 

@@ -6,6 +6,7 @@
 #include <QDateTime>
 #include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QImage>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -130,6 +131,18 @@ QString matrixCsv(const QStringList& rowLabels, const QStringList& colLabels, co
     return out;
 }
 
+QStringList exportTargets(const ExportableFigure& figure, const QString& dir,
+                          const ExportOptions& options) {
+    const QString base = QDir(dir).filePath(figure.figureName() + options.nameSuffix);
+    QStringList out;
+    const std::pair<int, const char*> formats[] = {
+        {kPng, ".png"}, {kPdf, ".pdf"}, {kSvg, ".svg"}, {kCsv, ".csv"}, {kJson, ".json"}};
+    for (const auto& [flag, ext] : formats)
+        if (options.formats & flag) out << base + QLatin1String(ext);
+    out << base + QStringLiteral(".provenance.json");
+    return out;
+}
+
 QStringList exportFigure(ExportableFigure& figure, const QString& dir, const ExportOptions& options,
                          QString* error) {
     auto fail = [&](const QString& what) {
@@ -140,7 +153,15 @@ QStringList exportFigure(ExportableFigure& figure, const QString& dir, const Exp
         return fail(QStringLiteral("export: cannot create the folder %1; choose a writable folder")
                         .arg(dir));
     }
-    const QString base = QDir(dir).filePath(figure.figureName());
+    if (!options.overwrite) {
+        for (const QString& path : exportTargets(figure, dir, options)) {
+            if (QFileInfo::exists(path))
+                return fail(QStringLiteral("export: %1 already exists; export into another folder "
+                                           "or confirm replacing it (dxl-studio --export: --force)")
+                                .arg(path));
+        }
+    }
+    const QString base = QDir(dir).filePath(figure.figureName() + options.nameSuffix);
     const QSize size = effectiveSize(figure, options.size);
     QStringList files;
     auto step = [&](int flag, const QString& ext, auto&& write) {
@@ -168,7 +189,7 @@ QStringList exportFigure(ExportableFigure& figure, const QString& dir, const Exp
                         .arg(base));
     }
     QJsonObject prov = options.provenance;
-    prov.insert(QStringLiteral("figure"), figure.figureName());
+    prov.insert(QStringLiteral("figure"), figure.figureName() + options.nameSuffix);
     prov.insert(QStringLiteral("view"), figure.figureProvenance());
     prov.insert(QStringLiteral("producer"), QStringLiteral("dxl-studio " DXL_VERSION));
     prov.insert(QStringLiteral("git_rev"), QStringLiteral(DXL_GIT_REV));

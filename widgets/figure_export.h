@@ -40,10 +40,17 @@ struct ExportOptions {
     double dpi = 192.0;  // PNG resolution: pixels = size * dpi / 96
     int formats = kAllFormats;
     QJsonObject provenance;  // session-level facts: models, input, app version...
+    QString nameSuffix;      // appended to figureName(), e.g. "_sample3" for a capture's sample
+    bool overwrite = false;  // replace existing files (the studio asks first); else refuse
 };
 
-// Writes DIR/<figureName>.{png,pdf,svg,csv,json} and DIR/<figureName>.provenance.json. Returns
-// the files written; on failure returns an empty list and sets *error (never throws).
+// The files exportFigure would write (every format asked for + the provenance sidecar).
+QStringList exportTargets(const ExportableFigure& figure, const QString& dir,
+                          const ExportOptions& options);
+
+// Writes DIR/<figureName><nameSuffix>.{png,pdf,svg,csv,json} and the .provenance.json beside
+// them. Returns the files written; on failure returns an empty list and sets *error (never
+// throws). Without options.overwrite, an existing target is an error and nothing is written.
 QStringList exportFigure(ExportableFigure& figure, const QString& dir, const ExportOptions& options,
                          QString* error = nullptr);
 

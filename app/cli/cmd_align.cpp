@@ -12,7 +12,6 @@
 #include "app/cli/args.h"
 #include "app/cli/commands.h"
 #include "app/cli/device_options.h"
-#include "app/cli/finite_weights.h"
 #include "app/cli/inputs.h"
 #include "core/analysis/alignment.h"
 #include "core/analysis/capture_input.h"
@@ -20,8 +19,10 @@
 #include "core/base/log.h"
 #include "core/capture/memory_sink.h"
 #include "core/io/tokenizer.h"
+#include "core/models/finite_weights.h"
 #include "core/models/model_peek.h"
 #include "core/models/registry.h"
+#include "core/runtime/memory_guard.h"
 #include "core/runtime/runtime.h"
 #include "core/store/capture_reader.h"
 #include "core/store/file_lock.h"
@@ -116,8 +117,8 @@ Models load_pair(const std::string& tdir, const std::string& sdir, const models:
     models::check_pairable(tdir, sdir, "dxl align");
     m.teacher = models::load_model(tdir, lo);
     m.student = models::load_model(sdir, lo);
-    require_finite_weights(*m.teacher, tdir);
-    require_finite_weights(*m.student, sdir);
+    models::require_finite_weights(*m.teacher, tdir);
+    models::require_finite_weights(*m.student, sdir);
     DXL_CHECK(m.teacher->info().family == "transformer", UsageError,
               "--teacher: expected a Transformer, but ", tdir, " holds a ",
               m.teacher->info().architecture);
@@ -219,6 +220,20 @@ int run_align(const std::vector<std::string>& argv) {
               "); distilled pairs share one tokenizer");
     auto tok = load_tokenizer_option(args, tdir);
     auto seqs = read_token_input(args, tok.get(), tdir);
+    {  // every sample's maps of every layer are held until the alignment is computed
+        const auto &ti = m.teacher->info(), &si = m.student->info();
+        double need = 0;
+        size_t tokens = 0;
+        for (const auto& ids : seqs) {
+            need += runtime::maps_and_logits_bytes(
+                static_cast<int64_t>(ids.size()), ti.vocab_size,
+                ti.n_layers * ti.n_heads + si.n_layers * std::max<int64_t>(1, si.n_heads));
+            tokens += ids.size();
+        }
+        runtime::check_fits_in_memory("dxl align: " + std::to_string(seqs.size()) + " sequences (" +
+                                          std::to_string(tokens) + " tokens)",
+                                      need, "align fewer or shorter sequences");
+    }
     m.teacher->module().eval();
     m.student->module().eval();
     const std::vector<std::string> tp = analysis::teacher_capture_points(),

@@ -13,7 +13,6 @@
 #include "app/cli/capture_ab.h"
 #include "app/cli/commands.h"
 #include "app/cli/device_options.h"
-#include "app/cli/finite_weights.h"
 #include "app/cli/format_bytes.h"
 #include "app/cli/inputs.h"
 #include "app/cli/stop_signals.h"
@@ -22,8 +21,10 @@
 #include "core/base/log.h"
 #include "core/capture/h5_capture_sink.h"
 #include "core/io/tokenizer.h"
+#include "core/models/finite_weights.h"
 #include "core/models/model_peek.h"
 #include "core/models/registry.h"
+#include "core/runtime/memory_guard.h"
 #include "core/runtime/runtime.h"
 #include "core/store/capture_writer.h"
 #include "core/store/file_lock.h"
@@ -257,8 +258,8 @@ int run_capture(const std::vector<std::string>& argv) {
               teacher_dir, " --out DIR`");
     auto teacher = models::load_model(teacher_dir, lo);
     auto student = models::load_model(student_dir, lo);
-    require_finite_weights(*teacher, teacher_dir);
-    require_finite_weights(*student, student_dir);
+    models::require_finite_weights(*teacher, teacher_dir);
+    models::require_finite_weights(*student, student_dir);
     const auto& ti = teacher->info();
     const auto& si = student->info();
     // --tokenizer gives checkpoints that ship without one a tokenizer; its hash is recorded.
@@ -294,6 +295,13 @@ int run_capture(const std::vector<std::string>& argv) {
                       ") is outside the vocabulary [0, ", ti.vocab_size, ")");
         }
         lengths.push_back(static_cast<int64_t>(seqs[i].size()));
+        // Layers stream to the writer: one layer's maps of either model at a time.
+        runtime::check_fits_in_memory(
+            "capture: sequence " + std::to_string(i) + " (" + std::to_string(lengths.back()) +
+                " tokens) would",
+            runtime::maps_and_logits_bytes(lengths.back(), ti.vocab_size,
+                                           2 * std::max<int64_t>(ti.n_heads, si.n_heads)),
+            "shorten it");
     }
     const fs::path out_dir = fs::absolute(out).parent_path();
     DXL_CHECK(fs::is_directory(out_dir), IoError, "--out: folder ", out_dir.string(),

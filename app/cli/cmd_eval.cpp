@@ -6,7 +6,7 @@
 #include "app/cli/args.h"
 #include "app/cli/commands.h"
 #include "app/cli/inputs.h"
-#include "app/cli/finite_weights.h"
+#include "core/models/finite_weights.h"
 #include "app/cli/train_device.h"
 #include "core/base/error.h"
 #include "core/data/dataset.h"
@@ -73,12 +73,12 @@ int run_eval(const std::vector<std::string>& argv) {
     dc.seed = static_cast<uint64_t>(args.get_int("seed", static_cast<int64_t>(dc.seed)));
     if (args.has("teacher")) models::check_pairable(args.require("teacher"), dir, "dxl eval");
     auto model = models::load_model(dir);
-    require_finite_weights(*model, dir);
+    models::require_finite_weights(*model, dir);
     model->module().to(device);
     std::unique_ptr<models::LanguageModel> teacher;
     if (args.has("teacher")) {
         teacher = models::load_model(args.require("teacher"));
-        require_finite_weights(*teacher, args.require("teacher"));
+        models::require_finite_weights(*teacher, args.require("teacher"));
         teacher->module().to(device);
         DXL_CHECK(teacher->info().vocab_size == model->info().vocab_size, ValueError,
                   "dxl eval: teacher vocabulary ", teacher->info().vocab_size,

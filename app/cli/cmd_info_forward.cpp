@@ -19,6 +19,7 @@
 #include "core/models/model_peek.h"
 #include "core/models/registry.h"
 #include "core/runtime/device.h"
+#include "core/runtime/memory_guard.h"
 #include "core/runtime/runtime.h"
 #include "core/store/h5.h"
 #include "dxl/config.h"
@@ -82,7 +83,7 @@ const std::string kForwardUsage =
         "for a Transformer, or per mLSTM block\n"
         "/student/block_NN/implicit_attn (float32 [H, T, T], raw "
         "signed A) for an xLSTM. --form picks the\n"
-        "mLSTM cell form (auto: chunkwise above 256 tokens). The "
+        "mLSTM cell form (auto: parallel or chunkwise by length and head dimension, from a measured table). The "
         "file is written under FILE.h5.partial\n"
         "and renamed when complete; an existing FILE.h5 is kept "
         "unless --force.\n\n") +
@@ -145,17 +146,12 @@ int run_forward(const std::vector<std::string>& argv) {
     const bool is_xlstm = info.family == "xlstm";
     // Memory guard for models without a context limit (the recurrent student): the [H, T, T]
     // maps of every layer and the [T, V] logits are held at once; refuse what cannot fit.
-    const double Td = static_cast<double>(T);
-    const double need_bytes =
-        4.0 *
-        (Td * static_cast<double>(info.vocab_size) +
-         2.0 * static_cast<double>(std::max<int64_t>(1, info.n_heads) * info.n_layers) * Td * Td);
-    const double pages = static_cast<double>(::sysconf(_SC_PHYS_PAGES));
-    const double avail = 0.8 * pages * static_cast<double>(::sysconf(_SC_PAGESIZE));
-    DXL_CHECK(pages <= 0 || need_bytes <= avail, ValueError, "forward: ", T, " tokens need about ",
-              static_cast<int64_t>(need_bytes / 1e9),
-              " GB for the attention maps and logits, more than the ",
-              static_cast<int64_t>(avail / 1e9), " GB this machine can spare; shorten the input");
+    runtime::check_fits_in_memory(
+        "forward: " + std::to_string(T) + " tokens",
+        runtime::maps_and_logits_bytes(T, info.vocab_size,
+                                       std::max<int64_t>(1, info.n_heads) * info.n_layers) /
+            2.0,  // one model's logits
+        "shorten the input");
 
     capture::MemorySink sink(
         {is_xlstm ? capture::point::kImplicitAttn : capture::point::kAttnProbs});

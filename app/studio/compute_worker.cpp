@@ -70,6 +70,10 @@ void ComputeWorker::guarded(const char* action, Fn&& fn) {
     } catch (const std::exception& err) {  // torch's c10::Error and friends
         e.kindName = "Exception";
         e.message = err.what();
+        // c10::Error appends the C++ stack ("Exception raised from ... frame #0: ..."): a user
+        // needs the message, not the frames.
+        const auto cut = e.message.find("\nException raised from ");
+        if (cut != std::string::npos) e.message.resize(cut);
     }
     emit busyChanged(false);
     emit failed(e);

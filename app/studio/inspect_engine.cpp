@@ -21,6 +21,7 @@
 #include "core/capture/memory_sink.h"
 #include "core/io/tokenizer.h"
 #include "core/io/tokenizer_bpe.h"
+#include "core/models/finite_weights.h"
 #include "core/models/mlstm_cell.h"
 #include "core/models/model_peek.h"
 #include "core/models/registry.h"
@@ -152,6 +153,10 @@ ModelsLoaded InspectEngine::load(const std::string& teacherDir, const std::strin
     lo.device = runtime::resolve_device(device);
     auto teacher = models::load_model(teacherDir, lo);
     auto student = models::load_model(studentDir, lo);
+    // A diverged or damaged model (NaN/inf weights) is refused with the CLI's message instead of
+    // showing meaningless maps or failing later inside torch.
+    models::require_finite_weights(*teacher, teacherDir);
+    models::require_finite_weights(*student, studentDir);
     DXL_CHECK(teacher->info().family == "transformer", UnsupportedError, "studio: the teacher ",
               teacherDir, " is a ", teacher->info().family,
               " model; expected a Transformer (gpt2, llama, qwen2)");

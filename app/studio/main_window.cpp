@@ -10,6 +10,7 @@
 #include <QDockWidget>
 #include <QFile>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QLabel>
@@ -36,6 +37,7 @@
 #include "dxl/config.h"
 #include "widgets/alignment_matrix.h"
 #include "widgets/attention_lines.h"
+#include "widgets/figure_export.h"
 #include "widgets/head_grid.h"
 #include "widgets/line_plot.h"
 #include "widgets/linked_heatmaps.h"
@@ -694,9 +696,38 @@ QJsonObject MainWindow::provenance() const {
     return p;
 }
 
-QStringList MainWindow::exportAllFigures(const QString& dir, QString* error) {
+widgets::ExportOptions MainWindow::exportOptions(bool overwrite) const {
     widgets::ExportOptions opt;
     opt.provenance = provenance();
+    opt.overwrite = overwrite;
+    // Exporting a second sample of a capture must not replace the first one's figures.
+    if (m_captureMode) opt.nameSuffix = QStringLiteral("_sample%1").arg(m_captureBar->sample());
+    return opt;
+}
+
+bool MainWindow::confirmReplace(const QStringList& existing) {
+    if (existing.isEmpty()) return true;
+    return QMessageBox::question(
+               this, tr("Replace files?"),
+               tr("%n file(s) already exist, e.g. %1. Replace them?", nullptr, existing.size())
+                   .arg(existing.front()),
+               QMessageBox::Yes | QMessageBox::Cancel, QMessageBox::Cancel) == QMessageBox::Yes;
+}
+
+QStringList MainWindow::exportAllFigures(const QString& dir, QString* error, bool overwrite) {
+    const widgets::ExportOptions opt = exportOptions(overwrite);
+    if (!overwrite) {  // check every figure first: a refusal writes nothing at all
+        for (widgets::ExportableFigure* f : figures()) {
+            for (const QString& path : widgets::exportTargets(*f, dir, opt)) {
+                if (!QFileInfo::exists(path)) continue;
+                if (error)
+                    *error = tr("export: %1 already exists; export into another folder or "
+                                "confirm replacing it (dxl-studio --export: --force)")
+                                 .arg(path);
+                return {};
+            }
+        }
+    }
     QStringList all;
     for (widgets::ExportableFigure* f : figures()) {
         const QStringList files = widgets::exportFigure(*f, dir, opt, error);
@@ -716,8 +747,12 @@ void MainWindow::exportCurrentFigure() {
     const QString dir =
         QFileDialog::getExistingDirectory(this, tr("Export %1 into folder").arg(fig->figureName()));
     if (dir.isEmpty()) return;
-    widgets::ExportOptions opt;
-    opt.provenance = provenance();
+    widgets::ExportOptions opt = exportOptions(false);
+    QStringList existing;
+    for (const QString& path : widgets::exportTargets(*fig, dir, opt))
+        if (QFileInfo::exists(path)) existing << path;
+    if (!confirmReplace(existing)) return;
+    opt.overwrite = true;  // confirmed, or nothing to replace
     QString error;
     const QStringList files = widgets::exportFigure(*fig, dir, opt, &error);
     if (files.isEmpty()) {
@@ -731,8 +766,14 @@ void MainWindow::exportAllDialog() {
     const QString dir =
         QFileDialog::getExistingDirectory(this, tr("Export all figures into folder"));
     if (dir.isEmpty()) return;
+    QStringList existing;
+    const widgets::ExportOptions opt = exportOptions(false);
+    for (widgets::ExportableFigure* f : figures())
+        for (const QString& path : widgets::exportTargets(*f, dir, opt))
+            if (QFileInfo::exists(path)) existing << path;
+    if (!confirmReplace(existing)) return;
     QString error;
-    const QStringList files = exportAllFigures(dir, &error);
+    const QStringList files = exportAllFigures(dir, &error, /*overwrite=*/true);
     if (files.isEmpty()) {
         QMessageBox::warning(this, tr("Export failed"), error);
     } else {

@@ -18,7 +18,8 @@ class QDockWidget;
 
 namespace dxl::widgets {
 class ExportableFigure;
-}
+struct ExportOptions;
+}  // namespace dxl::widgets
 
 class QComboBox;
 
@@ -56,7 +57,10 @@ class MainWindow : public QMainWindow {
     bool captureMode() const { return m_captureMode; }
     CaptureBar* captureBar() const { return m_captureBar; }
     // Exports every figure into dir (PNG/PDF/SVG/CSV/JSON + provenance). Returns the files.
-    QStringList exportAllFigures(const QString& dir, QString* error = nullptr);
+    // Every figure into dir; names carry "_sampleN" while a capture is shown. Existing files are
+    // an error unless overwrite (the dialogs ask first; --export all needs --force).
+    QStringList exportAllFigures(const QString& dir, QString* error = nullptr,
+                                 bool overwrite = false);
     QList<widgets::ExportableFigure*> figures() const;
     // What every export records beside its data: models, input, normalisation, display filter,
     // map mode, layer map and the session.
@@ -126,6 +130,8 @@ class MainWindow : public QMainWindow {
     void addRecent(const QString& entry);
     void rebuildRecentMenu();
     void markReceived(int bit);
+    widgets::ExportOptions exportOptions(bool overwrite) const;
+    bool confirmReplace(const QStringList& existing);  // true: nothing to replace, or confirmed
 
     QThread m_thread;
     ComputeWorker* m_worker = nullptr;

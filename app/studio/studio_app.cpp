@@ -25,13 +25,14 @@ QString studioUsage() {
     return QStringLiteral(
         "usage: dxl-studio [--data-dir DIR] [--teacher DIR] [--student DIR] [--tokens IDS|TEXT]\n"
         "                  [--session FILE] [--watch RUN_DIR] [--capture FILE]\n"
-        "                  [--export all --out DIR]\n"
+        "                  [--export all --out DIR [--force]]\n"
         "                  [--walkthrough DIR] [--device auto|cpu|cuda|cuda:N]\n"
         "                  [--tokenizer FILE] [--screenshots DIR]\n"
         "  Defaults: DATA/models/tiny-teacher, DATA/models/tiny-student, "
         "DATA/inputs/default_input.txt (text; default_tokens.txt ids without a tokenizer)\n"
         "  --export all --out DIR  render every figure (PNG/PDF/SVG + CSV/JSON + provenance) and "
-        "exit\n"
+        "exit;\n"
+        "                          files that exist are kept (exit 3) unless --force\n"
         "  --watch RUN_DIR         follow a distillation run (dxl distill --out RUN_DIR) in the "
         "Distill dock\n"
         "  --capture FILE          show a capture file (dxl capture) instead of running the "
@@ -95,6 +96,8 @@ StudioOptions parseStudioOptions(const QStringList& args) {
             value(&o.show);
         else if (a == QStringLiteral("--highlight"))
             value(&o.highlight);
+        else if (a == QStringLiteral("--force"))
+            o.force = true;
         else if (a == QStringLiteral("--rollout"))
             o.rollout = true;
         else if (a == QStringLiteral("--drop-sink"))
@@ -238,7 +241,7 @@ int runStudio(const StudioOptions& options) {
         // With display options: the first results set the view, its maps trigger the export.
         auto exportAll = [&w, &options, &code] {
             QString error;
-            const QStringList files = w.exportAllFigures(options.outDir, &error);
+            const QStringList files = w.exportAllFigures(options.outDir, &error, options.force);
             for (const QString& f : files) {  // every file decodes and is not blank
                 QString why;
                 if (error.isEmpty() && !checkExportedFile(f, &why)) error = why;

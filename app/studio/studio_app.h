@@ -20,7 +20,8 @@ struct StudioOptions {
     QString tokenizer;                        // a tokenizer.json for models that ship without one
     QString screenshotsDir;  // --screenshots DIR: every page and dock saved, then exit
     bool help = false;
-    QString error;  // non-empty: bad command line
+    bool force = false;  // --export all may replace existing files
+    QString error;       // non-empty: bad command line
     // The linked maps' view before --export (the same flags as `dxl align --show`).
     QString show;       // "L.H,B.H"
     QString highlight;  // none|teacher-received|student-received|difference-received|kl

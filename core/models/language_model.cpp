@@ -30,6 +30,22 @@ MlstmForm parse_mlstm_form(const std::string& s) {
                      "'");
 }
 
+MlstmForm resolve_form(const ForwardOptions& opts, int64_t T, int64_t head_dim) noexcept {
+    if (opts.form != MlstmForm::Auto) return opts.form;
+    if (opts.chunkwise_threshold > 0)
+        return T > opts.chunkwise_threshold ? MlstmForm::Chunkwise : MlstmForm::Parallel;
+    // {largest head dimension of the row, longest T the parallel form is faster for}: CPU, one
+    // thread, 4 heads, 2026-12-08 (bench/RESULTS.md "mLSTM form: parallel vs chunkwise").
+    struct Row {
+        int64_t head_dim, parallel_up_to;
+    };
+    static constexpr Row kTable[] = {{64, 64}, {128, 256}, {256, 512}, {1 << 30, 512}};
+    for (const Row& r : kTable)
+        if (head_dim <= r.head_dim)
+            return T > r.parallel_up_to ? MlstmForm::Chunkwise : MlstmForm::Parallel;
+    return MlstmForm::Chunkwise;
+}
+
 torch::Tensor LanguageModel::unembed(const torch::Tensor& /*hidden*/) {
     throw UnsupportedError(info().architecture +
                            ": no read-out of intermediate states (logit lens) for this model type");

@@ -18,8 +18,8 @@ class CaptureSink;
 
 namespace dxl::models {
 
-// Which mLSTM cell form a student uses. Auto = chunkwise when T > chunkwise_threshold, else
-// parallel.
+// Which mLSTM cell form a student uses. Auto picks parallel or chunkwise by sequence length and
+// head dimension from a measured table (resolve_form).
 enum class MlstmForm { Auto, Parallel, Chunkwise, Recurrent };
 const char* to_string(MlstmForm f) noexcept;
 MlstmForm parse_mlstm_form(
@@ -27,9 +27,15 @@ MlstmForm parse_mlstm_form(
 
 struct ForwardOptions {
     MlstmForm form = MlstmForm::Auto;
-    int64_t chunk_size = 64;            // chunkwise form
-    int64_t chunkwise_threshold = 256;  // Auto switches to chunkwise above this T
+    int64_t chunk_size = 64;  // chunkwise form
+    // > 0: Auto switches to chunkwise above this T whatever the head dimension; 0: the table.
+    int64_t chunkwise_threshold = 0;
 };
+
+// The form Auto runs for T tokens at head dimension head_dim (explicit forms pass through): the
+// longest T at which the parallel form beat chunkwise (chunk 64) in
+// bench/mlstm_forms_bench's BM_mlstm_form_crossover, by head dimension (bench/RESULTS.md).
+MlstmForm resolve_form(const ForwardOptions& opts, int64_t T, int64_t head_dim) noexcept;
 
 struct ModelInfo {
     std::string architecture;  // model_type: "gpt2", "llama", "qwen2", "xlstm_v1", "xlstm_large"

@@ -274,9 +274,7 @@ class MlstmBlock : public Node {
                 *state = r.last;
             }
         } else {
-            MlstmForm form = opts.form;
-            if (form == MlstmForm::Auto)
-                form = T > opts.chunkwise_threshold ? MlstmForm::Chunkwise : MlstmForm::Parallel;
+            const MlstmForm form = resolve_form(opts, T, qh.size(-1));
             switch (form) {
                 case MlstmForm::Chunkwise:
                     h = mlstm::chunkwise(qh, kh, vh, igh, fgh, opts.chunk_size, nullptr, c.eps).h;

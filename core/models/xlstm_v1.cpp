@@ -199,9 +199,7 @@ class MlstmBlock : public BlockImpl {
                 state->cell = r.last;
             }
         } else {
-            MlstmForm form = opts.form;
-            if (form == MlstmForm::Auto)
-                form = T > opts.chunkwise_threshold ? MlstmForm::Chunkwise : MlstmForm::Parallel;
+            const MlstmForm form = resolve_form(opts, T, qh.size(-1));
             switch (form) {
                 case MlstmForm::Chunkwise:
                     h = mlstm::chunkwise(qh, kh, vh, ig, fg, opts.chunk_size).h;

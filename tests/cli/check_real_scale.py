@@ -107,6 +107,17 @@ def main():
         check(f"dxl student --for {teacher}" in p.stderr and "40000" in p.stderr, f"{argv[0]}: mismatch names the fix")
 
     print(f"{len(failures)} failed")
+    # Memory guard: more sequences than this machine can hold the maps and logits of are refused
+    # before any forward (their logits alone need about twice the physical memory).
+    mem_total = next(int(l.split()[1]) * 1024 for l in open("/proc/meminfo") if l.startswith("MemTotal"))
+    per_seq = 2 * 500 * 40000 * 4
+    n = 2 * mem_total // per_seq + 1
+    many = os.path.join(scratch, "many_tokens.txt")
+    with open(many, "w") as f:
+        for i in range(n):
+            f.write(",".join(str((7 * i + t) % 250) for t in range(500)) + "\n")
+    p = run("align", "--teacher", teacher, "--student", student, "--tokens-file", many, code=7)
+    check("can spare" in p.stderr and f"{n} sequences" in p.stderr, "align: over-large input refused, with its size")
     return 1 if failures else 0
 
 

@@ -345,3 +345,22 @@ TEST(XlstmConfig, ShippedStudentAndTeacherConfigs) {
 }
 
 }  // namespace
+
+// --form auto: explicit forms pass through, a fixed threshold overrides, and the measured table
+// switches to chunkwise past its last parallel win for the head dimension.
+TEST(MlstmForm, AutoFollowsTheMeasuredTable) {
+    using dxl::models::MlstmForm;
+    using dxl::models::resolve_form;
+    dxl::models::ForwardOptions o;
+    EXPECT_EQ(resolve_form(o, 64, 64), MlstmForm::Parallel);
+    EXPECT_EQ(resolve_form(o, 65, 64), MlstmForm::Chunkwise);
+    EXPECT_EQ(resolve_form(o, 256, 112), MlstmForm::Parallel);  // the Qwen paper student
+    EXPECT_EQ(resolve_form(o, 257, 128), MlstmForm::Chunkwise);
+    EXPECT_EQ(resolve_form(o, 512, 384), MlstmForm::Parallel);
+    EXPECT_EQ(resolve_form(o, 513, 4096), MlstmForm::Chunkwise);
+    o.chunkwise_threshold = 1000;
+    EXPECT_EQ(resolve_form(o, 1000, 64), MlstmForm::Parallel);
+    EXPECT_EQ(resolve_form(o, 1001, 512), MlstmForm::Chunkwise);
+    o.form = MlstmForm::Recurrent;
+    EXPECT_EQ(resolve_form(o, 10, 64), MlstmForm::Recurrent);
+}

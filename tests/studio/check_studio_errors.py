@@ -8,8 +8,10 @@ outside the vocabulary, and capture files (--capture) that are missing, not HDF5
 to a third. Each must exit with code 4 (a core error reached the error handler)
 and print the error class and the offending path; a signal (negative return code) fails.
 """
+import json
 import os
 import shutil
+import struct
 import subprocess
 import sys
 
@@ -59,6 +61,18 @@ def main():
         f.write(data[: len(data) // 3])
     missing_h5 = os.path.join(scratch, "missing.h5")
 
+    # A student whose first float32 weight is NaN (a diverged run): refused like the CLI does.
+    nan_student = os.path.join(scratch, "nan_student")
+    shutil.copytree(student, nan_student)
+    st = os.path.join(nan_student, "model.safetensors")
+    raw = bytearray(open(st, "rb").read())
+    (hlen,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + hlen])
+    first = min(k for k in header if k != "__metadata__" and header[k]["dtype"] == "F32")
+    off = 8 + hlen + header[first]["data_offsets"][0]
+    raw[off:off + 4] = struct.pack("<f", float("nan"))
+    open(st, "wb").write(bytes(raw))
+
     cases = [
         ("capture file missing", ["--capture", missing_h5], [missing_h5]),
         ("capture file not HDF5", ["--capture", not_hdf5], [not_hdf5, "format error"]),
@@ -67,11 +81,13 @@ def main():
         ("truncated safetensors", ["--teacher", truncated], ["model.safetensors"]),
         ("config.json not JSON", ["--student", bad_config], ["config.json"]),
         ("token id outside the vocabulary", ["--tokens", "1,2,100000"], ["100000", "value error"]),
+        ("NaN student", ["--student", nan_student], ["non-finite", first]),
     ]
     failures = 0
     for name, args, needles in cases:
         code, text = run(studio, args, scratch)
-        ok = code == 4 and all(n in text for n in needles)
+        # A message, never a C++ stack trace (torch's "frame #0: ...").
+        ok = code == 4 and all(n in text for n in needles) and "frame #" not in text
         print(f"{'ok  ' if ok else 'FAIL'} {name}: exit {code}: {text.strip().splitlines()[-1:]}")
         if not ok:
             failures += 1
@@ -83,6 +99,20 @@ def main():
         print(f"FAIL defaults: exit {code}\n{text}")
     else:
         print("ok   defaults export")
+    # A second export into the same folder keeps the first one's files (exit 3, names the file);
+    # --force replaces them.
+    out = os.path.join(scratch, "out")
+    png = sorted(f for f in os.listdir(out) if f.endswith(".png"))[0]
+    before = os.stat(os.path.join(out, png)).st_mtime_ns
+    code, text = run(studio, [], scratch)
+    kept = os.stat(os.path.join(out, png)).st_mtime_ns == before
+    ok = code == 3 and "already exists" in text and "--force" in text and kept
+    print(f"{'ok  ' if ok else 'FAIL'} second export into the same folder: exit {code}, files kept: {kept}")
+    failures += 0 if ok else 1
+    code, text = run(studio, ["--force"], scratch)
+    ok = code == 0 and os.stat(os.path.join(out, png)).st_mtime_ns != before
+    print(f"{'ok  ' if ok else 'FAIL'} --force replaces them: exit {code}")
+    failures += 0 if ok else 1
     return 1 if failures else 0
 
 

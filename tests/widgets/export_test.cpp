@@ -115,6 +115,38 @@ TEST(FigureExport, LinkedHeatmapsPngPdfSvgCsvJson) {
               QStringLiteral("|A| row-normalised"));
 }
 
+// Exporting into a folder that already holds the figure writes nothing unless asked to replace;
+// a name suffix (the studio's "_sampleN") keeps a second sample's figures beside the first.
+TEST(FigureExport, ExistingFilesAreKeptUnlessOverwrite) {
+    qtApp();
+    HeadGrid grid;
+    grid.setThumbnails({causalAttention(8, 1), causalAttention(8, 2)}, 1, 2, QStringLiteral("T"));
+    grid.resize(grid.figureSize());
+    const QString dir = outDir("overwrite");
+    ExportOptions opt;
+    opt.formats = kCsv | kJson;
+    QString error;
+    ASSERT_EQ(exportFigure(grid, dir, opt, &error).size(), 3) << error.toStdString();
+    const QString csv = QDir(dir).filePath(grid.figureName() + QStringLiteral(".csv"));
+    QFile::remove(csv);
+    QFile marker(csv);
+    ASSERT_TRUE(marker.open(QIODevice::WriteOnly));
+    marker.write("earlier work\n");
+    marker.close();
+    EXPECT_TRUE(exportFigure(grid, dir, opt, &error).isEmpty());
+    EXPECT_TRUE(error.contains(QStringLiteral("already exists"))) << error.toStdString();
+    EXPECT_EQ(readAll(csv), QByteArray("earlier work\n"));
+    opt.nameSuffix = QStringLiteral("_sample1");
+    const QStringList second = exportFigure(grid, dir, opt, &error);
+    ASSERT_EQ(second.size(), 3) << error.toStdString();
+    EXPECT_TRUE(second.front().endsWith(grid.figureName() + QStringLiteral("_sample1.csv")));
+    EXPECT_EQ(readAll(csv), QByteArray("earlier work\n"));
+    opt.nameSuffix.clear();
+    opt.overwrite = true;
+    ASSERT_EQ(exportFigure(grid, dir, opt, &error).size(), 3) << error.toStdString();
+    EXPECT_NE(readAll(csv), QByteArray("earlier work\n"));
+}
+
 TEST(FigureExport, HeadGridLossAndAlignment) {
     qtApp();
     HeadGrid grid;

@@ -11,7 +11,7 @@
 #include "core/base/error.h"
 #include "core/models/language_model.h"
 
-namespace dxl::cli {
+namespace dxl::models {
 
 // Whether every element is finite, in chunks: a float64 sum is non-finite exactly when an element
 // is (float32/bf16 values cannot overflow it: |sum| <= n * 3.4e38); float64 weights, which can,
@@ -30,7 +30,7 @@ inline bool all_finite(const torch::Tensor& w) {
     return true;
 }
 
-inline void require_finite_weights(models::LanguageModel& model, const std::string& dir) {
+inline void require_finite_weights(LanguageModel& model, const std::string& dir) {
     torch::NoGradGuard no_grad;
     for (const auto& p : model.module().named_parameters(true))
         DXL_CHECK(!p.value().is_floating_point() || all_finite(p.value()), ValueError, dir,
@@ -39,4 +39,4 @@ inline void require_finite_weights(models::LanguageModel& model, const std::stri
                   "use an earlier checkpoint");
 }
 
-}  // namespace dxl::cli
+}  // namespace dxl::models
