@@ -191,6 +191,17 @@ r = subprocess.run(tt + ["--resume", "auto"], capture_output=True, text=True)
 assert r.returncode == 0 and "(step %d)" % tt_stop in r.stderr, r.stderr
 w = read_safetensors(scratch + "/tt/final/model.safetensors")
 assert all(np.isfinite(v).all() for v in w.values())
+# A file-size limit (ulimit -f) reached while writing a checkpoint: an I/O error naming the
+# cause (exit 3), not a silent death by SIGXFSZ; the run log stays readable.
+import resource
+cfg_f = config("fsize")
+limit = 64 * 1024  # bytes: the run log fits, a checkpoint of the student does not
+r = subprocess.run([dxl, "distill", "--config", cfg_f, "--quiet", "--threads", "1"], capture_output=True,
+                   text=True, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)))
+assert r.returncode == 3 and r.returncode != -signal.SIGXFSZ, (r.returncode, r.stderr)
+assert "write" in r.stderr.lower() or "disk" in r.stderr.lower() or "space" in r.stderr.lower(), r.stderr
+read_records(scratch + "/fsize/run.dxlrec")  # every complete record still passes its CRC
+
 print("OK: SIGINT at step %d -> exit 10, checkpoint + stop record, resume byte-identical; fallback to step %d "
       "after a bit flip / truncation; NaN checkpoint refused; log cut, not padded; lock, --force and double "
       "signal; train-teacher SIGTERM at step %d" % (stopped_at, older, tt_stop))
