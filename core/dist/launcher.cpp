@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -13,6 +14,19 @@
 #include "core/dist/process_group.h"
 
 namespace dxl::dist {
+
+namespace {
+// The workers of launch_local_workers, for the signal handler (async-signal-safe: kill() only).
+constexpr int kMaxWorkers = 1024;
+constexpr int kStoppedBySignal = 10;  // the CLI's exit code after a checkpointed stop
+pid_t g_workers[kMaxWorkers];
+volatile sig_atomic_t g_worker_count = 0;
+
+void forward_signal(int sig) {
+    for (int i = 0; i < g_worker_count; ++i)
+        ::kill(g_workers[i], sig);
+}
+}  // namespace
 
 int pick_free_port() {
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -31,7 +45,19 @@ int pick_free_port() {
 
 int launch_local_workers(const std::string& exe, const std::vector<std::string>& args, int nproc,
                          int port) {
-    DXL_CHECK(nproc >= 1, UsageError, "--nproc: expected >= 1, but got ", nproc);
+    DXL_CHECK(nproc >= 1 && nproc <= kMaxWorkers, UsageError, "--nproc: expected 1..", kMaxWorkers,
+              ", but got ", nproc);
+    // Each worker runs in its own process group, so a Ctrl-C reaches it once, forwarded from
+    // here (a terminal signal to the whole group plus a forwarded one would be the "second
+    // signal" that exits without saving); SIGINT/SIGTERM sent to this process alone (a scheduler,
+    // kill PID) reach every worker, which checkpoint and stop.
+    struct sigaction fwd {
+    }, old_int{}, old_term{};
+    fwd.sa_handler = forward_signal;
+    sigemptyset(&fwd.sa_mask);
+    ::sigaction(SIGINT, &fwd, &old_int);
+    ::sigaction(SIGTERM, &fwd, &old_term);
+    g_worker_count = 0;
     std::vector<pid_t> pids;
     for (int r = 0; r < nproc; ++r) {
         std::vector<std::string> a{exe};
@@ -44,6 +70,9 @@ int launch_local_workers(const std::string& exe, const std::vector<std::string>&
         const pid_t pid = ::fork();
         DXL_CHECK(pid >= 0, IoError, "dist: fork failed (", std::strerror(errno), ")");
         if (pid == 0) {
+            ::setpgid(0, 0);
+            ::sigaction(SIGINT, &old_int, nullptr);
+            ::sigaction(SIGTERM, &old_term, nullptr);
             std::vector<char*> cargs;
             for (auto& s : a)
                 cargs.push_back(s.data());
@@ -54,19 +83,32 @@ int launch_local_workers(const std::string& exe, const std::vector<std::string>&
             ::_exit(127);
         }
         pids.push_back(pid);
+        g_workers[g_worker_count] = pid;
+        g_worker_count = g_worker_count + 1;
     }
     int first_bad = 0;
     for (size_t left = pids.size(); left > 0; --left) {
         int status = 0;
         const pid_t done = ::wait(&status);
+        if (done < 0 && errno == EINTR) {  // a forwarded signal: keep waiting for the workers
+            ++left;
+            continue;
+        }
         if (done < 0) break;
         const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         if (code != 0 && first_bad == 0) {
             first_bad = code;
-            for (pid_t p : pids)
-                if (p != done) ::kill(p, SIGTERM);
+            // A worker that stopped on a signal (exit 10, docs/cli.md) is not a failure: the
+            // others are stopping too and may still be writing the checkpoint; a SIGTERM now
+            // would be their second signal.
+            if (code != kStoppedBySignal)
+                for (pid_t p : pids)
+                    if (p != done) ::kill(p, SIGTERM);
         }
     }
+    g_worker_count = 0;
+    ::sigaction(SIGINT, &old_int, nullptr);
+    ::sigaction(SIGTERM, &old_term, nullptr);
     return first_bad;
 }
 

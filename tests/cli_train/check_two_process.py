@@ -79,5 +79,31 @@ for name in ("two", "env"):
     lb = [r["metrics"]["total"] for r in loss_records(scratch + "/%s/run.dxlrec" % name)
           if r["kind"] == "train"]
     assert np.allclose(la, lb, rtol=1e-4, atol=1e-5), (la, lb)
+# SIGTERM to the --nproc parent alone (a scheduler, `kill PID`) reaches both workers once: they
+# finish the step, save a checkpoint and the parent exits 10; no worker is left running.
+import signal
+from train_util import read_records
+stop = distill_config(teacher, scratch + "/stop", 5000, batch=2, extra={"ckpt_every": 0, "eval_every": 0})
+stop["data"]["spec"] = "fortunes"
+json.dump(stop, open(scratch + "/stop.json", "w"))
+p = subprocess.Popen([dxl, "distill", "--config", scratch + "/stop.json", "--nproc", "2", "--quiet",
+                      "--threads", "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+deadline = time.time() + 300
+while time.time() < deadline and p.poll() is None:
+    try:
+        if any(r["kind"] == "train" and r["step"] >= 2 for r in read_records(scratch + "/stop/run.dxlrec")):
+            break
+    except (FileNotFoundError, AssertionError):
+        pass
+    time.sleep(0.05)
+p.send_signal(signal.SIGTERM)
+out, err = p.communicate(timeout=300)
+assert p.returncode == 10, (p.returncode, err[-2000:])
+ckpts = os.listdir(scratch + "/stop/checkpoints")
+assert any(c.startswith("step_") for c in ckpts), ckpts
+left = subprocess.run(["pgrep", "-f", scratch + "/stop.json"], capture_output=True, text=True).stdout.split()
+assert not left, "workers still running: %s" % left
+print("SIGTERM to the --nproc parent: exit 10, checkpoint", sorted(ckpts)[-1])
+
 print("OK: 2 processes (--nproc, launcher environment) == 1 process (same global batch); "
       "wall %.1f s / %.1f s vs %.1f s" % (t2 - t1, t3 - t2, t1 - t0))
