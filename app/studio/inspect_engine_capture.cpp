@@ -127,6 +127,13 @@ InspectSummary InspectEngine::captureSample(int sample, StudentNorm norm) {
     DXL_CHECK(sample >= 0 && sample < reader.num_samples(), ValueError, "studio: sample ", sample,
               " is not in ", m->capturePath, " (", reader.num_samples(),
               " committed samples); choose 0 to ", reader.num_samples() - 1);
+    // Bytes that no longer match the checksum committed with the sample are refused, never
+    // analysed as if they were real (the shown sample stays).
+    DXL_CHECK(
+        reader.compute_checksum(sample) == reader.manifest()[static_cast<size_t>(sample)].checksum,
+        FormatError, m->capturePath, ": sample ", sample,
+        " is damaged (its data no longer match the checksum written with it); `dxl inspect ",
+        m->capturePath, " --repair` keeps every intact sample");
     const analysis::CaptureLayout lay = analysis::capture_layout(reader);
     // Everything is read into locals first: a damaged sample leaves the shown one intact.
     const std::vector<int64_t> ids = reader.read_int(sample, "tokens");

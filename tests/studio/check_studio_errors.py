@@ -1,11 +1,11 @@
 """dxl-studio must report bad input as an error and exit cleanly, never crash.
 
-usage: check_studio_errors.py DXL_STUDIO MODELS_DIR SCRATCH
+usage: check_studio_errors.py DXL_STUDIO MODELS_DIR SCRATCH DXL
 
 Runs the headless export (QT_QPA_PLATFORM=offscreen) on: a folder that holds no model, a teacher
-whose model.safetensors is truncated, a student whose config.json is not JSON, and token ids
-outside the vocabulary, and capture files (--capture) that are missing, not HDF5 or truncated
-to a third. Each must exit with code 4 (a core error reached the error handler)
+whose model.safetensors is truncated, a student whose config.json is not JSON or whose weights
+hold NaN, and token ids outside the vocabulary, and capture files (--capture) that are missing,
+not HDF5, truncated to a third, or changed after writing (checksum mismatch, made with h5py). Each must exit with code 4 (a core error reached the error handler)
 and print the error class and the offending path; a signal (negative return code) fails.
 """
 import json
@@ -14,6 +14,8 @@ import shutil
 import struct
 import subprocess
 import sys
+
+import h5py
 
 
 def run(studio, args, scratch):
@@ -25,7 +27,7 @@ def run(studio, args, scratch):
 
 
 def main():
-    studio, models, scratch = sys.argv[1:4]
+    studio, models, scratch, dxl = sys.argv[1:5]
     shutil.rmtree(scratch, ignore_errors=True)
     os.makedirs(scratch)
     teacher = os.path.join(models, "tiny-teacher")
@@ -73,7 +75,22 @@ def main():
     raw[off:off + 4] = struct.pack("<f", float("nan"))
     open(st, "wb").write(bytes(raw))
 
+    # A capture whose sample 0 was changed after it was written (one attention weight): its
+    # checksum no longer matches, and the studio refuses it instead of showing it.
+    capture = os.path.join(scratch, "capture.h5")
+    subprocess.run([dxl, "capture", "--teacher",
+                    teacher, "--student", student, "--tokens", "1,2,3,4,5,6", "--out", capture],
+                   check=True, capture_output=True)
+    damaged = os.path.join(scratch, "damaged.h5")
+    shutil.copy(capture, damaged)
+    with h5py.File(damaged, "r+") as f:
+        d = f["sample_000000/teacher/layer_00/attn_probs"]
+        v = d[()]
+        v.flat[0] += 0.25
+        d[...] = v
+
     cases = [
+        ("capture sample damaged after writing", ["--capture", damaged], ["sample 0 is damaged", "--repair"]),
         ("capture file missing", ["--capture", missing_h5], [missing_h5]),
         ("capture file not HDF5", ["--capture", not_hdf5], [not_hdf5, "format error"]),
         ("capture file truncated", ["--capture", truncated_h5], [truncated_h5, "format error"]),
