@@ -132,11 +132,12 @@ QJsonObject MainWindow::sessionJson() const {
 }
 
 void MainWindow::restoreSession(const QJsonObject& o) {
-    Selection s;
-    s.teacherLayer = o.value(QStringLiteral("teacher_layer")).toInt();
-    s.teacherHead = o.value(QStringLiteral("teacher_head")).toInt();
-    s.studentBlock = o.value(QStringLiteral("student_block")).toInt();
-    s.studentHead = o.value(QStringLiteral("student_head")).toInt();
+    // Keys a session leaves out keep the current (default) selection.
+    Selection s = m_attention->selection();
+    s.teacherLayer = o.value(QStringLiteral("teacher_layer")).toInt(s.teacherLayer);
+    s.teacherHead = o.value(QStringLiteral("teacher_head")).toInt(s.teacherHead);
+    s.studentBlock = o.value(QStringLiteral("student_block")).toInt(s.studentBlock);
+    s.studentHead = o.value(QStringLiteral("student_head")).toInt(s.studentHead);
     s.norm = normFromKey(o.value(QStringLiteral("norm")).toString().toStdString());
     s.scale = o.value(QStringLiteral("color_scale")).toInt();
     s.sharedRange = o.value(QStringLiteral("shared_color_range")).toBool(true);
@@ -146,6 +147,15 @@ void MainWindow::restoreSession(const QJsonObject& o) {
                  : MapMode::SingleHead;
     s.highlight =
         highlightFromKey(o.value(QStringLiteral("token_highlight")).toString().toStdString());
+    // A block without implicit attention (sLSTM, or past the end for these models) shows the
+    // first mLSTM block instead of failing on every map request (a rollout may end on any block).
+    const auto& types = m_models.student.blockTypes;
+    const auto block = static_cast<size_t>(std::max(0, s.studentBlock));
+    if (s.mode == MapMode::SingleHead && !types.empty() &&
+        (block >= types.size() || types[block] != "mlstm")) {
+        const auto first = std::find(types.begin(), types.end(), std::string("mlstm"));
+        if (first != types.end()) s.studentBlock = static_cast<int>(first - types.begin());
+    }
     m_attention->setSelection(s);
     m_tabs->setCurrentIndex(o.value(QStringLiteral("tab")).toInt());
     m_alignmentPage->setMetric(

@@ -130,6 +130,26 @@ def main():
     ok = code == 0 and os.stat(os.path.join(out, png)).st_mtime_ns != before
     print(f"{'ok  ' if ok else 'FAIL'} --force replaces them: exit {code}")
     failures += 0 if ok else 1
+    # --session: Qt takes "--session" for its own X11 option unless dxl-studio parses first; a
+    # missing or invalid file exits 2, a minimal session (models + input only) opens and exports.
+    bad_session = os.path.join(scratch, "bad_session.json")
+    with open(bad_session, "w") as f:
+        f.write("{ not a session")
+    for path in (os.path.join(scratch, "missing_session.json"), bad_session):
+        code, text = run(studio, ["--session", path], scratch)
+        ok = code == 2 and "not a dxl-studio session file" in text
+        print(f"{'ok  ' if ok else 'FAIL'} --session {os.path.basename(path)}: exit {code}")
+        failures += 0 if ok else 1
+    session = os.path.join(scratch, "session.json")
+    with open(session, "w") as f:
+        json.dump({"format": "dxl-studio-session", "teacher": teacher, "student": student,
+                   "input": "hello world"}, f)
+    code, text = run(studio, ["--session", session, "--force"], scratch)
+    ok = code == 0
+    print(f"{'ok  ' if ok else 'FAIL'} --session with models and input only: exit {code}")
+    if not ok:
+        print(text)
+    failures += 0 if ok else 1
     return 1 if failures else 0
 
 
