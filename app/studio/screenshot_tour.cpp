@@ -125,14 +125,13 @@ void startScreenshotTour(MainWindow& w, const QString& dir, int timeoutMs) {
         st->waitingForLens = false;
         later(kSettleMs);
     });
-    QObject::connect(&w, &MainWindow::errorShown, &w, [st, finish](const QString& message) {
-        st->failures << QStringLiteral("core error: %1").arg(message);
-        finish(1);
-    });
-    QTimer::singleShot(timeoutMs, &w, [st, finish] {
-        st->failures << QStringLiteral("timed out at step %1").arg(st->step);
-        finish(5);
-    });
+    installTourGuards(
+        w, timeoutMs,
+        [st, finish](const QString& why, int code) {
+            st->failures << why;
+            finish(code);
+        },
+        [st] { return st->step; });
     QTextStream(stdout) << "screenshots: into " << dir << "\n";
 }
 

@@ -95,6 +95,17 @@ bool checkExportedFile(const QString& path, QString* why) {
     return true;
 }
 
+void installTourGuards(MainWindow& w, int timeoutMs,
+                       const std::function<void(const QString& why, int code)>& fail,
+                       const std::function<int()>& step) {
+    QObject::connect(&w, &MainWindow::errorShown, &w, [fail](const QString& message) {
+        fail(QStringLiteral("core error: %1").arg(message), 1);
+    });
+    QTimer::singleShot(timeoutMs, &w, [fail, step] {
+        fail(QStringLiteral("timed out at step %1").arg(step()), 5);
+    });
+}
+
 void startWalkthrough(MainWindow& w, const QString& dir, int timeoutMs, const QString& capture) {
     struct State {
         int step = 0;
@@ -374,14 +385,13 @@ void startWalkthrough(MainWindow& w, const QString& dir, int timeoutMs, const QS
         st->waitingForMaps = false;
         later(300);  // let the coalesced tick relabelling run
     });
-    QObject::connect(&w, &MainWindow::errorShown, &w, [st, finish](const QString& message) {
-        st->failures << QStringLiteral("core error: %1").arg(message);
-        finish(1);
-    });
-    QTimer::singleShot(timeoutMs, &w, [st, finish] {
-        st->failures << QStringLiteral("timed out at step %1").arg(st->step);
-        finish(5);
-    });
+    installTourGuards(
+        w, timeoutMs,
+        [st, finish](const QString& why, int code) {
+            st->failures << why;
+            finish(code);
+        },
+        [st] { return st->step; });
     QTextStream(stdout) << "walkthrough: screenshots into " << dir << "\n";
 }
 

@@ -12,6 +12,7 @@
 #include <QImage>
 #include <QString>
 #include <QStringList>
+#include <functional>
 
 namespace dxl::studio {
 
@@ -22,6 +23,13 @@ int distinctColours(const QImage& image, int cap = 4096);
 
 // Checks one exported file by its extension; false and *why when it is missing or invalid.
 bool checkExportedFile(const QString& path, QString* why);
+
+// For scripted tours: a core error shown by w fails the tour with code 1, and still running after
+// timeoutMs fails it with code 5 ("timed out at step N", N from `step`). `fail` records the
+// message and ends the tour with the code.
+void installTourGuards(MainWindow& w, int timeoutMs,
+                       const std::function<void(const QString& why, int code)>& fail,
+                       const std::function<int()>& step);
 
 // Installs the tour on w (call before the models are opened). The application exits with 0 when
 // every step and check passed, 1 on a failed check or a core error, 5 on a time-out.
