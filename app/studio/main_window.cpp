@@ -345,6 +345,14 @@ void MainWindow::buildMenus() {
     distill->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_4));
     distill->setShortcutContext(Qt::ApplicationShortcut);
     view->addAction(distill);
+    // Closing the Heads dock must not lose it: View menu and Ctrl+6 bring it back.
+    if (auto* headsDock = qobject_cast<QDockWidget*>(m_heads->parentWidget())) {
+        QAction* heads = headsDock->toggleViewAction();
+        heads->setText(tr("&Heads dock"));
+        heads->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_6));
+        heads->setShortcutContext(Qt::ApplicationShortcut);
+        view->addAction(heads);
+    }
 }
 
 void MainWindow::openModels(const QString& teacherDir, const QString& studentDir,

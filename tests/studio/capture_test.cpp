@@ -6,10 +6,14 @@
 #include <gtest/gtest.h>
 
 #include <QAbstractItemModelTester>
+#include <QAction>
 #include <QApplication>
 #include <QComboBox>
 #include <QDir>
+#include <QDockWidget>
 #include <QFile>
+#include <QMenu>
+#include <QMenuBar>
 #include <QProcess>
 #include <QSignalSpy>
 #include <QSpinBox>
@@ -24,6 +28,7 @@
 #include "app/studio/capture_bar.h"
 #include "app/studio/compute_worker.h"
 #include "app/studio/drop_handler.h"
+#include "app/studio/heads_dock.h"
 #include "app/studio/inspect_engine.h"
 #include "app/studio/layer_map_editor.h"
 #include "app/studio/main_window.h"
@@ -328,4 +333,26 @@ TEST(StudioCapture, OpenSelectSamplesAndSurviveDamagedFiles) {
     EXPECT_TRUE(w.captureMode());
     EXPECT_EQ(w.captureBar()->sample(), 1);
     EXPECT_EQ(w.attentionPage()->input(), QStringLiteral("4,8,15,16,23,42,4,8,15,16,23,42,1"));
+}
+
+// A closed Heads dock comes back from the View menu (Ctrl+6), not only from the dock area's
+// context menu.
+TEST(StudioDocks, HeadsDockReopensFromTheViewMenu) {
+    qtApp();
+    MainWindow w;
+    w.show();
+    auto* dock = qobject_cast<QDockWidget*>(w.headsDock()->parentWidget());
+    ASSERT_NE(dock, nullptr);
+    dock->close();
+    EXPECT_FALSE(dock->isVisible());
+    QAction* reopen = nullptr;
+    for (QAction* a : w.menuBar()->actions())
+        if (a->menu() && a->text().remove(QLatin1Char('&')) == QStringLiteral("View"))
+            for (QAction* item : a->menu()->actions())
+                if (item->text().remove(QLatin1Char('&')) == QStringLiteral("Heads dock"))
+                    reopen = item;
+    ASSERT_NE(reopen, nullptr);
+    EXPECT_EQ(reopen->shortcut(), QKeySequence(Qt::CTRL | Qt::Key_6));
+    reopen->trigger();
+    EXPECT_TRUE(dock->isVisible());
 }
